@@ -1,0 +1,29 @@
+//! `ferrolb-controller` as a process: admin endpoints, logs, signals, exit status.
+
+use ferrolb_daemon::testing::{
+    check_admin_bind_failure, check_json_logs, check_lifecycle, DaemonUnderTest,
+};
+
+fn controller() -> DaemonUnderTest<'static> {
+    DaemonUnderTest {
+        bin: env!("CARGO_BIN_EXE_ferrolb-controller"),
+        program: "ferrolb-controller",
+        version: env!("CARGO_PKG_VERSION"),
+        args: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn serves_admin_endpoints_and_exits_0_on_sigterm() {
+    check_lifecycle(&controller(), "127.0.0.1:0").await;
+}
+
+#[tokio::test]
+async fn json_log_format_prints_only_json() {
+    check_json_logs(&controller()).await;
+}
+
+#[tokio::test]
+async fn busy_admin_port_fails_start() {
+    check_admin_bind_failure(&controller()).await;
+}

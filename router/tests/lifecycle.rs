@@ -1,0 +1,153 @@
+//! `ferrolb-router` as a process: configuration check, admin endpoints over
+//! TCP and a unix socket, logs, SIGHUP, SIGTERM, exit status.
+
+use ferrolb_daemon::testing::{
+    check_admin_bind_failure, check_json_logs, check_lifecycle, get, wait_ready, DaemonChild,
+    DaemonUnderTest, TempDir, TIMEOUT,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ferrolb-router");
+const VALID: &str = "asn: 64512\nrouterId: 192.0.2.1\n";
+
+/// A temp dir holding `router.yaml` with `text`.
+fn config_dir(text: &str) -> (TempDir, String) {
+    let dir = TempDir::new("router");
+    let path = dir.join("router.yaml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path.to_str().unwrap().to_owned())
+}
+
+fn router(config: &str) -> DaemonUnderTest<'_> {
+    DaemonUnderTest {
+        bin: BIN,
+        program: "ferrolb-router",
+        version: env!("CARGO_PKG_VERSION"),
+        args: vec!["--config".to_owned(), config.to_owned()],
+    }
+}
+
+#[tokio::test]
+async fn serves_admin_endpoints_over_tcp_and_exits_0_on_sigterm() {
+    let (_dir, config) = config_dir(VALID);
+    check_lifecycle(&router(&config), "127.0.0.1:0").await;
+}
+
+#[tokio::test]
+async fn serves_admin_endpoints_over_unix_socket() {
+    let (dir, config) = config_dir(VALID);
+    let socket = dir.join("admin.sock");
+    check_lifecycle(&router(&config), &format!("unix:{}", socket.display())).await;
+    assert!(!socket.exists(), "admin socket removed at exit");
+}
+
+#[tokio::test]
+async fn json_log_format_prints_only_json() {
+    let (_dir, config) = config_dir(VALID);
+    check_json_logs(&router(&config)).await;
+}
+
+#[tokio::test]
+async fn busy_admin_port_fails_start() {
+    let (_dir, config) = config_dir(VALID);
+    check_admin_bind_failure(&router(&config)).await;
+}
+
+#[tokio::test]
+async fn check_config() {
+    let (dir, valid) = config_dir(VALID);
+    let not_yaml = dir.join("broken.yaml");
+    std::fs::write(&not_yaml, "asn: [64512\n").unwrap();
+    let a_list = dir.join("list.yaml");
+    std::fs::write(&a_list, "- 64512\n").unwrap();
+    let unknown_field = dir.join("unknown.yaml");
+    std::fs::write(&unknown_field, "asn: 64512\nrouterId: 192.0.2.1\nneighbors: []\n").unwrap();
+    let zero_asn = dir.join("zero-asn.yaml");
+    std::fs::write(&zero_asn, "asn: 0\nrouterId: 192.0.2.1\n").unwrap();
+    let missing = dir.join("missing.yaml");
+
+    // (config, exit status, expected output)
+    let cases = [
+        (valid.clone(), 0, "configuration OK".to_owned()),
+        (
+            not_yaml.display().to_string(),
+            1,
+            "invalid configuration file".to_owned(),
+        ),
+        (
+            a_list.display().to_string(),
+            1,
+            "invalid type: sequence".to_owned(),
+        ),
+        (
+            unknown_field.display().to_string(),
+            1,
+            "unknown field `neighbors`".to_owned(),
+        ),
+        (
+            zero_asn.display().to_string(),
+            1,
+            "asn".to_owned(),
+        ),
+        (
+            missing.display().to_string(),
+            1,
+            format!("cannot open configuration file {}", missing.display()),
+        ),
+    ];
+    for (config, code, says) in cases {
+        let mut child = DaemonChild::spawn(BIN, &["--check-config", "--config", &config]);
+        let status = child.wait_exit(TIMEOUT).await;
+        assert_eq!(
+            status.code(),
+            Some(code),
+            "{config}: {}",
+            child.transcript()
+        );
+        assert!(
+            child.lines().iter().any(|l| l.text.contains(&says)),
+            "{config}: expected {says:?} in:\n{}",
+            child.transcript()
+        );
+    }
+}
+
+#[tokio::test]
+async fn invalid_config_prevents_start() {
+    let (_dir, config) = config_dir("- not a mapping\n");
+    let mut child = router(&config).spawn("127.0.0.1:0", &[]);
+    let status = child.wait_exit(TIMEOUT).await;
+    assert_eq!(status.code(), Some(1), "{}", child.transcript());
+    assert!(
+        !child
+            .lines()
+            .iter()
+            .any(|l| l.text.contains("admin server listening")),
+        "{}",
+        child.transcript()
+    );
+}
+
+#[tokio::test]
+async fn sighup_rechecks_config_and_keeps_running() {
+    let (_dir, config) = config_dir(VALID);
+    let mut child = router(&config).spawn("127.0.0.1:0", &[]);
+    let addr = child.admin_addr().await;
+    wait_ready(&addr).await;
+
+    child.signal(libc::SIGHUP);
+    child
+        .wait_for_line(TIMEOUT, |l| l.contains("configuration re-checked"))
+        .await;
+
+    std::fs::write(&config, "asn: [64512\n").unwrap();
+    child.signal(libc::SIGHUP);
+    let rejected = child
+        .wait_for_line(TIMEOUT, |l| l.contains("configuration rejected"))
+        .await;
+    assert!(rejected.contains("invalid configuration file"), "{rejected}");
+    assert_eq!(get(&addr, "/readyz").await.unwrap().status, 200);
+
+    child.signal(libc::SIGTERM);
+    let status = child.wait_exit(TIMEOUT).await;
+    assert_eq!(status.code(), Some(0), "{}", child.transcript());
+}

@@ -29,5 +29,6 @@ pub fn load_file(path: &Path) -> anyhow::Result<RouterConfig> {
 }
 
 fn parse(text: &str, path: &Path) -> anyhow::Result<RouterConfig> {
-    RouterConfig::from_yaml_str_named(text, &path.display().to_string()).map_err(anyhow::Error::from)
+    RouterConfig::from_yaml_str_named(text, &path.display().to_string())
+        .map_err(anyhow::Error::from)
 }

@@ -60,7 +60,11 @@ async fn check_config() {
     let a_list = dir.join("list.yaml");
     std::fs::write(&a_list, "- 64512\n").unwrap();
     let unknown_field = dir.join("unknown.yaml");
-    std::fs::write(&unknown_field, "asn: 64512\nrouterId: 192.0.2.1\nneighbors: []\n").unwrap();
+    std::fs::write(
+        &unknown_field,
+        "asn: 64512\nrouterId: 192.0.2.1\nneighbors: []\n",
+    )
+    .unwrap();
     let zero_asn = dir.join("zero-asn.yaml");
     std::fs::write(&zero_asn, "asn: 0\nrouterId: 192.0.2.1\n").unwrap();
     let missing = dir.join("missing.yaml");
@@ -83,11 +87,7 @@ async fn check_config() {
             1,
             "unknown field `neighbors`".to_owned(),
         ),
-        (
-            zero_asn.display().to_string(),
-            1,
-            "asn".to_owned(),
-        ),
+        (zero_asn.display().to_string(), 1, "asn".to_owned()),
         (
             missing.display().to_string(),
             1,
@@ -144,7 +144,10 @@ async fn sighup_rechecks_config_and_keeps_running() {
     let rejected = child
         .wait_for_line(TIMEOUT, |l| l.contains("configuration rejected"))
         .await;
-    assert!(rejected.contains("invalid configuration file"), "{rejected}");
+    assert!(
+        rejected.contains("invalid configuration file"),
+        "{rejected}"
+    );
     assert_eq!(get(&addr, "/readyz").await.unwrap().status, 200);
 
     child.signal(libc::SIGTERM);

@@ -1,0 +1,112 @@
+//! Per-family prefix maps: the storage layout shared by the RIB tables.
+//!
+//! IPv4 and IPv6 prefixes live in separate maps keyed by `Ipv4Net` (5 bytes) and `Ipv6Net`
+//! (17 bytes) rather than by `IpNet`, which keeps hash buckets small. Keys are always
+//! normalised (host bits cleared) so `10.0.0.1/24` and `10.0.0.0/24` are one prefix.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use crate::types::AddressFamily;
+
+/// The hasher of every RIB map: fast on small keys and seeded per process, so a peer cannot
+/// precompute colliding prefixes.
+pub(crate) type FastState = foldhash::fast::RandomState;
+
+/// A `HashMap` with [`FastState`].
+pub(crate) type FastMap<K, V> = HashMap<K, V, FastState>;
+
+/// One map per address family.
+#[derive(Debug, Clone)]
+pub(crate) struct FamilyMaps<V> {
+    pub(crate) v4: FastMap<Ipv4Net, V>,
+    pub(crate) v6: FastMap<Ipv6Net, V>,
+}
+
+impl<V> Default for FamilyMaps<V> {
+    fn default() -> Self {
+        FamilyMaps {
+            v4: FastMap::default(),
+            v6: FastMap::default(),
+        }
+    }
+}
+
+impl<V> FamilyMaps<V> {
+    /// Number of prefixes of both families.
+    pub(crate) fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
+    /// Number of prefixes of one family.
+    pub(crate) fn family_len(&self, family: AddressFamily) -> usize {
+        match family {
+            AddressFamily::Ipv4Unicast => self.v4.len(),
+            AddressFamily::Ipv6Unicast => self.v6.len(),
+        }
+    }
+
+    /// The value stored for a prefix.
+    pub(crate) fn get(&self, prefix: &IpNet) -> Option<&V> {
+        match prefix {
+            IpNet::V4(p) => self.v4.get(&p.trunc()),
+            IpNet::V6(p) => self.v6.get(&p.trunc()),
+        }
+    }
+
+    /// Every (prefix, value), IPv4 first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (IpNet, &V)> + '_ {
+        let v4 = self.v4.iter().map(|(p, v)| (IpNet::V4(*p), v));
+        let v6 = self.v6.iter().map(|(p, v)| (IpNet::V6(*p), v));
+        v4.chain(v6)
+    }
+
+    /// Gives memory back after a large removal, when at most a quarter of the room is used.
+    pub(crate) fn shrink_if_sparse(&mut self) {
+        fn shrink<K: Eq + Hash, V>(m: &mut FastMap<K, V>) {
+            if m.len() * 4 < m.capacity() {
+                m.shrink_to_fit();
+            }
+        }
+        shrink(&mut self.v4);
+        shrink(&mut self.v6);
+    }
+}
+
+/// A prefix type with its own map in [`FamilyMaps`].
+pub(crate) trait Prefix: Copy + Eq + Hash + Into<IpNet> + std::fmt::Debug {
+    /// The family of this prefix type.
+    const FAMILY: AddressFamily;
+
+    /// This family's map.
+    fn map<V>(maps: &FamilyMaps<V>) -> &FastMap<Self, V>;
+
+    /// This family's map, mutably.
+    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut FastMap<Self, V>;
+}
+
+impl Prefix for Ipv4Net {
+    const FAMILY: AddressFamily = AddressFamily::Ipv4Unicast;
+
+    fn map<V>(maps: &FamilyMaps<V>) -> &FastMap<Self, V> {
+        &maps.v4
+    }
+
+    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut FastMap<Self, V> {
+        &mut maps.v4
+    }
+}
+
+impl Prefix for Ipv6Net {
+    const FAMILY: AddressFamily = AddressFamily::Ipv6Unicast;
+
+    fn map<V>(maps: &FamilyMaps<V>) -> &FastMap<Self, V> {
+        &maps.v6
+    }
+
+    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut FastMap<Self, V> {
+        &mut maps.v6
+    }
+}

@@ -1,0 +1,307 @@
+//! The BGP instance end to end over loopback: a router accepting speakers from a dynamic range,
+//! ECMP next hops from several speakers, session loss, graceful restart and originated routes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use ferrolb_bgp::attribute::{AsPath, Community, LargeCommunity, NextHop, PathAttributes};
+use ferrolb_bgp::fsm::Backoff;
+use ferrolb_bgp::instance::{
+    ChangeBatch, DynamicNeighborConfig, Instance, InstanceConfig, NeighborConfig,
+};
+use ferrolb_bgp::rib::{ExportPolicy, ImportPolicy};
+use ferrolb_bgp::session::{DynamicNeighbors, GracefulRestartConfig, PeerConfig};
+use ipnet::IpNet;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const ROUTER_ASN: u32 = 64512;
+const SPEAKER_ASN: u32 = 4_200_000_001;
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+fn service_ip() -> IpNet {
+    "10.96.0.10/32".parse().unwrap()
+}
+
+fn speaker_addr(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, n)
+}
+
+fn fast_retry(peer: &mut PeerConfig) {
+    peer.session.hold_time = 9;
+    peer.session.connect_retry =
+        Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
+    peer.session.idle_hold = Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
+}
+
+/// A router accepting speakers of `SPEAKER_ASN` from 127.0.0.0/8, helping graceful restarts.
+async fn router() -> (Instance, SocketAddr) {
+    let router_id = Ipv4Addr::new(10, 255, 0, 1);
+    let instance = Instance::spawn(InstanceConfig::new(
+        ROUTER_ASN,
+        router_id,
+        vec!["127.0.0.1:0".parse().unwrap()],
+    ))
+    .unwrap();
+    let addr = instance.local_addrs()[0];
+    let mut template = PeerConfig::new(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ROUTER_ASN,
+        SPEAKER_ASN,
+        router_id,
+    );
+    fast_retry(&mut template);
+    instance
+        .add_dynamic_neighbors(DynamicNeighborConfig {
+            range: DynamicNeighbors {
+                prefixes: vec!["127.0.0.0/8".parse().unwrap()],
+                allowed_asns: vec![SPEAKER_ASN],
+                limit: None,
+                template,
+            },
+            import: ImportPolicy::default(),
+            export: ExportPolicy::default(),
+            graceful_restart_helper: true,
+        })
+        .await
+        .unwrap();
+    (instance, addr)
+}
+
+/// A speaker at 127.0.0.`n` announcing `prefixes` to the router with next hop self.
+async fn speaker(
+    n: u8,
+    router: SocketAddr,
+    gr: Option<GracefulRestartConfig>,
+    prefixes: &[IpNet],
+) -> Instance {
+    let router_id = Ipv4Addr::new(10, 0, 0, n);
+    let instance =
+        Instance::spawn(InstanceConfig::new(SPEAKER_ASN, router_id, Vec::new())).unwrap();
+    let mut peer = PeerConfig::new(router.ip(), SPEAKER_ASN, ROUTER_ASN, router_id);
+    peer.port = router.port();
+    peer.local_address = Some(IpAddr::V4(speaker_addr(n)));
+    peer.session.graceful_restart = gr;
+    fast_retry(&mut peer);
+    instance
+        .add_neighbor(NeighborConfig::new(peer))
+        .await
+        .unwrap();
+    let attributes = PathAttributes {
+        communities: vec![Community::new(64512, 100)],
+        large_communities: vec![LargeCommunity {
+            global_admin: 64512,
+            local_data1: 1,
+            local_data2: 2,
+        }],
+        med: Some(10),
+        ..PathAttributes::default()
+    };
+    instance
+        .announce(prefixes.to_vec(), attributes, None)
+        .await
+        .unwrap();
+    instance
+}
+
+/// The router's forwarding view, rebuilt from its change stream.
+struct Fib {
+    changes: UnboundedReceiver<ChangeBatch>,
+    routes: HashMap<IpNet, BTreeSet<NextHop>>,
+}
+
+impl Fib {
+    async fn subscribe(router: &Instance) -> Fib {
+        Fib {
+            changes: router.subscribe().await.unwrap(),
+            routes: HashMap::new(),
+        }
+    }
+
+    fn apply(&mut self, batch: &ChangeBatch) {
+        for change in batch.iter() {
+            match &change.best {
+                Some(best) => {
+                    self.routes
+                        .insert(change.prefix, best.next_hops.iter().copied().collect());
+                }
+                None => {
+                    self.routes.remove(&change.prefix);
+                }
+            }
+        }
+    }
+
+    /// Waits until the next hops of `prefix` are exactly those of speakers `ns`.
+    async fn wait_next_hops(&mut self, prefix: IpNet, ns: &[u8]) {
+        let want: BTreeSet<NextHop> = ns.iter().map(|n| NextHop::V4(speaker_addr(*n))).collect();
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        while self.routes.get(&prefix).cloned().unwrap_or_default() != want {
+            match tokio::time::timeout_at(deadline, self.changes.recv()).await {
+                Ok(Some(batch)) => self.apply(&batch),
+                _ => panic!(
+                    "{prefix}: wanted next hops {want:?}, have {:?}",
+                    self.routes.get(&prefix)
+                ),
+            }
+        }
+    }
+
+    /// Asserts that `prefix` keeps the next hops of speakers `ns` for `period`.
+    async fn assert_steady(&mut self, prefix: IpNet, ns: &[u8], period: Duration) {
+        let want: BTreeSet<NextHop> = ns.iter().map(|n| NextHop::V4(speaker_addr(*n))).collect();
+        let deadline = tokio::time::Instant::now() + period;
+        while let Ok(Some(batch)) = tokio::time::timeout_at(deadline, self.changes.recv()).await {
+            self.apply(&batch);
+            assert_eq!(self.routes.get(&prefix), Some(&want), "{prefix} changed");
+        }
+        assert_eq!(self.routes.get(&prefix), Some(&want));
+    }
+}
+
+#[tokio::test]
+async fn three_speakers_give_one_route_with_three_next_hops_and_a_lost_one_leaves() {
+    let (router, addr) = router().await;
+    let mut fib = Fib::subscribe(&router).await;
+    let speakers = [
+        speaker(2, addr, None, &[service_ip()]).await,
+        speaker(3, addr, None, &[service_ip()]).await,
+        speaker(4, addr, None, &[service_ip()]).await,
+    ];
+    fib.wait_next_hops(service_ip(), &[2, 3, 4]).await;
+
+    // The attributes arrive as sent, with the speaker's AS prepended (eBGP).
+    let routes = router.routes().await.unwrap();
+    let (_, best) = routes.iter().find(|(p, _)| *p == service_ip()).unwrap();
+    let attrs = best.attributes();
+    assert_eq!(attrs.as_path, Some(AsPath::from_sequence([SPEAKER_ASN])));
+    assert_eq!(attrs.communities, vec![Community::new(64512, 100)]);
+    assert_eq!(attrs.large_communities.len(), 1);
+    assert_eq!(attrs.med, Some(10));
+    assert_eq!(attrs.local_pref, None);
+
+    let neighbors = router.neighbors().await.unwrap();
+    assert_eq!(neighbors.len(), 3, "{neighbors:?}");
+    for n in &neighbors {
+        assert!(n.is_established(), "{n:?}");
+        assert!(n.dynamic);
+        assert_eq!(n.asn, Some(SPEAKER_ASN));
+        assert_eq!(n.prefixes.accepted, 1, "{n:?}");
+    }
+
+    // A speaker that stops (with a Cease) leaves the ECMP set; the others stay.
+    speakers[1].shutdown().await.unwrap();
+    fib.wait_next_hops(service_ip(), &[2, 4]).await;
+
+    // A withdrawal from one speaker removes only its next hop.
+    speakers[0].withdraw(vec![service_ip()]).await.unwrap();
+    fib.wait_next_hops(service_ip(), &[4]).await;
+    router.shutdown().await.unwrap();
+}
+
+/// A speaker on a runtime and thread of its own, so ending that runtime kills it the way a
+/// crashed or restarted process dies: its TCP connections close without a NOTIFICATION.
+struct SpeakerProcess {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl SpeakerProcess {
+    fn start(
+        n: u8,
+        router: SocketAddr,
+        gr: Option<GracefulRestartConfig>,
+        prefixes: Vec<IpNet>,
+    ) -> SpeakerProcess {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            let instance = rt.block_on(speaker(n, router, gr, &prefixes));
+            let _ = stopped.recv();
+            // Dropping the runtime first kills the instance's tasks without a Cease.
+            drop(rt);
+            drop(instance);
+        });
+        SpeakerProcess { stop, thread }
+    }
+
+    async fn kill(self) {
+        let _ = self.stop.send(());
+        tokio::task::spawn_blocking(move || self.thread.join().unwrap())
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_restart_keeps_routes_until_end_of_rib() {
+    let (router, addr) = router().await;
+    let mut fib = Fib::subscribe(&router).await;
+    let other: IpNet = "10.96.0.11/32".parse().unwrap();
+    let gr = GracefulRestartConfig {
+        restart_time: 30,
+        restarting: false,
+        forwarding_preserved: true,
+    };
+    let process = SpeakerProcess::start(2, addr, Some(gr), vec![service_ip(), other]);
+    fib.wait_next_hops(service_ip(), &[2]).await;
+    fib.wait_next_hops(other, &[2]).await;
+
+    // The speaker dies without a NOTIFICATION: its routes stay, stale, for forwarding.
+    tokio::task::spawn_blocking(move || drop(process))
+        .await
+        .unwrap();
+    fib.assert_steady(service_ip(), &[2], Duration::from_secs(1))
+        .await;
+
+    // It comes back announcing only one of the two: after its End-of-RIB the other is gone and
+    // the one it announced again never left.
+    let restarted = GracefulRestartConfig {
+        restarting: true,
+        ..gr
+    };
+    let process = SpeakerProcess::start(2, addr, Some(restarted), vec![service_ip()]);
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while fib.routes.contains_key(&other) {
+        let batch = tokio::time::timeout_at(deadline, fib.changes.recv())
+            .await
+            .expect("stale route never purged")
+            .unwrap();
+        fib.apply(&batch);
+        assert!(
+            fib.routes.contains_key(&service_ip()),
+            "the re-announced route left during the restart"
+        );
+    }
+    fib.assert_steady(service_ip(), &[2], Duration::from_millis(500))
+        .await;
+    process.kill().await;
+    router.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_graceful_restart_a_dead_speaker_is_withdrawn_at_once() {
+    let (router, addr) = router().await;
+    let mut fib = Fib::subscribe(&router).await;
+    let _alive = speaker(3, addr, None, &[service_ip()]).await;
+    let process = SpeakerProcess::start(2, addr, None, vec![service_ip()]);
+    fib.wait_next_hops(service_ip(), &[2, 3]).await;
+    process.kill().await;
+    fib.wait_next_hops(service_ip(), &[3]).await;
+    router.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_late_subscriber_gets_the_whole_table_first() {
+    let (router, addr) = router().await;
+    let _s = speaker(2, addr, None, &[service_ip()]).await;
+    let mut early = Fib::subscribe(&router).await;
+    early.wait_next_hops(service_ip(), &[2]).await;
+    let mut late = Fib::subscribe(&router).await;
+    late.wait_next_hops(service_ip(), &[2]).await;
+    router.shutdown().await.unwrap();
+}

@@ -1,0 +1,6 @@
+//! FerroLB's BGP sessions against a real GoBGP 3 in a network namespace: every scenario of
+//! `interop_common::scenarios`, one test each.
+
+mod interop_common;
+
+interop_common::interop_tests!(crate::interop_common::Kind::Gobgp);

@@ -48,7 +48,7 @@ pub use view::UpdateView;
 use bytes::BytesMut;
 
 use crate::message::{
-    message_type, Message, Notification, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN,
+    message_type, Message, Notification, Open, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN,
 };
 
 /// Session parameters that change the wire format, as negotiated in the OPEN exchange.
@@ -65,6 +65,14 @@ pub struct CodecOptions {
 }
 
 impl CodecOptions {
+    /// The options an OPEN exchange negotiates: each capability counts when both sides sent it.
+    pub fn negotiated(sent: &Open, received: &Open) -> CodecOptions {
+        CodecOptions {
+            four_octet_as: sent.four_octet_as() && received.four_octet_as(),
+            extended_message: sent.extended_message() && received.extended_message(),
+        }
+    }
+
     /// The largest message allowed on this session: 4096, or 65535 with extended messages.
     pub const fn max_message_len(&self) -> usize {
         if self.extended_message {

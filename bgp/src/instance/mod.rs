@@ -10,6 +10,11 @@
 //! [`Instance::announce`] and [`Instance::withdraw`]; they go to every neighbour whose export
 //! policy permits them but are not part of the Loc-RIB's decision process.
 //!
+//! A prefix is either originated or learned, not both: if it is both, neighbours are sent the
+//! originated route, and after it is withdrawn they see the learned one again only once their
+//! session restarts or asks for a ROUTE-REFRESH (FerroLB's speaker only originates and its
+//! router only learns, so neither meets this).
+//!
 //! ```no_run
 //! use ferrolb_bgp::instance::{Instance, InstanceConfig, NeighborConfig};
 //! use ferrolb_bgp::session::PeerConfig;

@@ -435,13 +435,18 @@ impl Task {
         };
         tracing::info!(%address, reason = %down.reason, "session down");
         let Some(peer) = n.rib_peer else { return };
-        // RFC 4724: a session lost without a NOTIFICATION keeps the peer's routes, stale.
-        let restart = session.negotiated.graceful_restart.as_ref().filter(|gr| {
-            n.gr_helper
-                && !gr.families.is_empty()
-                && down.reason == DownReason::ConnectionLost
-                && down.received.is_none()
-        });
+        // RFC 4724: a session lost without a NOTIFICATION keeps the peer's routes, stale; so
+        // does one replaced by the restarted peer's new connection (the session layer resolves
+        // that as a collision before the old connection's loss is even noticed).
+        let restarted = matches!(
+            down.reason,
+            DownReason::ConnectionLost | DownReason::ConnectionCollision
+        ) && down.received.is_none();
+        let restart = session
+            .negotiated
+            .graceful_restart
+            .as_ref()
+            .filter(|gr| n.gr_helper && restarted && !gr.families.is_empty());
         let changes = match restart {
             Some(gr) => {
                 let families: Vec<AddressFamily> = gr.families.iter().map(|f| f.family).collect();

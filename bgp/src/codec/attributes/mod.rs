@@ -1,21 +1,23 @@
-//! Path attributes: the attribute block decoder with RFC 7606 error handling, and the encoder.
+//! Path attributes: the attribute block decoder with RFC 7606 error handling (here) and the
+//! encoder (`encode`).
 //!
-//! Per-attribute handling is data in [`rules`]; this module walks the block, checks flags,
+//! Per-attribute handling is data in [`rules`]; the decoder walks the block, checks flags,
 //! lengths and duplicates, and applies the handling the table names.
 
 mod as_path;
 mod community;
+mod encode;
 pub(crate) mod mp;
 mod path;
 pub mod rules;
 
-use bytes::{BufMut, BytesMut};
-
+pub(crate) use encode::encode_path;
+pub use encode::encode_path_attributes;
 pub use mp::{MpReachView, MpUnreachView};
 use rules::{AttributeRule, Handling};
 
-use super::error::{malformed_attribute_list, update_error, EncodeError};
-use super::wire::{patch_len, reserve_u16, Reader};
+use super::error::{malformed_attribute_list, update_error};
+use super::wire::Reader;
 use super::CodecOptions;
 use crate::attribute::{
     flags, type_code, Aggregator, AsPath, AttributeError, ErrorAction, PathAttributes,
@@ -25,7 +27,6 @@ use crate::message::subcode::update::{
     ATTRIBUTE_FLAGS_ERROR, ATTRIBUTE_LENGTH_ERROR, UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
 };
 use crate::message::Notification;
-use crate::types::Asn;
 
 /// A malformed attribute value: the RFC 4271 subcode naming the error and a reason for logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,180 +327,16 @@ impl<'a> BlockDecoder<'a> {
         let as4_path = self.as4_path.take();
         let as4_aggregator = self.as4_aggregator.take();
         let a = &mut self.out.attributes;
-        match a.aggregator {
-            // An OLD speaker aggregated: AS4_AGGREGATOR and AS4_PATH are stale and ignored.
-            Some(agg) if agg.asn != crate::types::AS_TRANS => return,
-            Some(_) => {
-                if let Some(agg4) = as4_aggregator {
-                    a.aggregator = Some(agg4);
-                }
-            }
-            None => {}
+        // Only when both aggregator attributes arrive does one have to be chosen.
+        match (a.aggregator, as4_aggregator) {
+            // An OLD speaker aggregated after the last NEW one: its AGGREGATOR and AS_PATH are
+            // current, AS4_AGGREGATOR and AS4_PATH stale.
+            (Some(agg), Some(_)) if agg.asn != crate::types::AS_TRANS => return,
+            (Some(_), Some(agg4)) => a.aggregator = Some(agg4),
+            _ => {}
         }
         if let Some(path4) = as4_path {
             a.as_path = a.as_path.take().map(|path| as_path::merge_as4(path, path4));
         }
     }
-}
-
-const WELL_KNOWN: u8 = flags::TRANSITIVE;
-const OPTIONAL_TRANSITIVE: u8 = flags::OPTIONAL | flags::TRANSITIVE;
-const OPTIONAL_NON_TRANSITIVE: u8 = flags::OPTIONAL;
-
-/// Writes one attribute whose value `write` appends, with a one-octet length when it fits.
-pub(crate) fn put_attribute(
-    out: &mut BytesMut,
-    attr_flags: u8,
-    code: u8,
-    write: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
-) -> Result<(), EncodeError> {
-    let start = out.len();
-    out.put_u8(attr_flags | flags::EXTENDED_LENGTH);
-    out.put_u8(code);
-    let slot = reserve_u16(out);
-    write(out)?;
-    let len = patch_len(out, slot).ok_or(EncodeError::AttributeTooLong {
-        type_code: code,
-        length: out.len().saturating_sub(start + 4),
-    })?;
-    if len <= usize::from(u8::MAX) {
-        // Move the value one octet left over the high length octet.
-        out.copy_within(start + 3.., start + 2);
-        out.truncate(out.len() - 1);
-        if let Some(f) = out.get_mut(start) {
-            *f = attr_flags & !flags::EXTENDED_LENGTH;
-        }
-    }
-    Ok(())
-}
-
-fn put_fixed(
-    out: &mut BytesMut,
-    attr_flags: u8,
-    code: u8,
-    value: &[u8],
-) -> Result<(), EncodeError> {
-    put_attribute(out, attr_flags, code, |o| {
-        o.put_slice(value);
-        Ok(())
-    })
-}
-
-/// Appends the path attributes: MP_UNREACH_NLRI and MP_REACH_NLRI first (RFC 7606 section 5.1),
-/// the others in type code order, then unknown optional transitive attributes with the Partial
-/// bit set. Unknown non-transitive attributes are not passed on (RFC 4271 section 5).
-///
-/// Without 4-octet AS support (`opts.four_octet_as` false), ASNs above 65535 become AS_TRANS
-/// and AS4_PATH / AS4_AGGREGATOR carry the real ones (RFC 6793 section 4.2.2).
-pub fn encode_path_attributes(
-    attrs: &PathAttributes,
-    opts: CodecOptions,
-    out: &mut BytesMut,
-) -> Result<(), EncodeError> {
-    if let Some(u) = &attrs.mp_unreach {
-        put_attribute(
-            out,
-            OPTIONAL_NON_TRANSITIVE,
-            type_code::MP_UNREACH_NLRI,
-            |o| mp::put_unreach(o, u),
-        )?;
-    }
-    if let Some(r) = &attrs.mp_reach {
-        put_attribute(
-            out,
-            OPTIONAL_NON_TRANSITIVE,
-            type_code::MP_REACH_NLRI,
-            |o| mp::put_reach(o, r),
-        )?;
-    }
-    encode_path(attrs, opts, out)
-}
-
-/// Appends every attribute but the MP ones.
-pub(crate) fn encode_path(
-    attrs: &PathAttributes,
-    opts: CodecOptions,
-    out: &mut BytesMut,
-) -> Result<(), EncodeError> {
-    let four = opts.four_octet_as;
-    if let Some(origin) = attrs.origin {
-        put_fixed(
-            out,
-            WELL_KNOWN,
-            type_code::ORIGIN,
-            &[path::origin_code(origin)],
-        )?;
-    }
-    if let Some(p) = &attrs.as_path {
-        put_attribute(out, WELL_KNOWN, type_code::AS_PATH, |o| {
-            as_path::put(o, p, four)
-        })?;
-    }
-    if let Some(nh) = attrs.next_hop {
-        put_fixed(out, WELL_KNOWN, type_code::NEXT_HOP, &nh.octets())?;
-    }
-    if let Some(med) = attrs.med {
-        put_fixed(
-            out,
-            OPTIONAL_NON_TRANSITIVE,
-            type_code::MULTI_EXIT_DISC,
-            &med.to_be_bytes(),
-        )?;
-    }
-    if let Some(lp) = attrs.local_pref {
-        put_fixed(out, WELL_KNOWN, type_code::LOCAL_PREF, &lp.to_be_bytes())?;
-    }
-    if attrs.atomic_aggregate {
-        put_fixed(out, WELL_KNOWN, type_code::ATOMIC_AGGREGATE, &[])?;
-    }
-    if let Some(agg) = &attrs.aggregator {
-        put_attribute(out, OPTIONAL_TRANSITIVE, type_code::AGGREGATOR, |o| {
-            path::put_aggregator(o, agg, four);
-            Ok(())
-        })?;
-    }
-    if !attrs.communities.is_empty() {
-        put_attribute(out, OPTIONAL_TRANSITIVE, type_code::COMMUNITIES, |o| {
-            community::put_communities(o, &attrs.communities);
-            Ok(())
-        })?;
-    }
-    if !four {
-        if let Some(p) = attrs
-            .as_path
-            .as_ref()
-            .filter(|p| as_path::needs_four_octets(p))
-        {
-            put_attribute(out, OPTIONAL_TRANSITIVE, type_code::AS4_PATH, |o| {
-                as_path::put(o, p, true)
-            })?;
-        }
-        if let Some(agg) = attrs
-            .aggregator
-            .as_ref()
-            .filter(|a| a.asn > Asn::from(u16::MAX))
-        {
-            put_attribute(out, OPTIONAL_TRANSITIVE, type_code::AS4_AGGREGATOR, |o| {
-                path::put_aggregator(o, agg, true);
-                Ok(())
-            })?;
-        }
-    }
-    if !attrs.large_communities.is_empty() {
-        put_attribute(out, OPTIONAL_TRANSITIVE, type_code::LARGE_COMMUNITY, |o| {
-            community::put_large(o, &attrs.large_communities);
-            Ok(())
-        })?;
-    }
-    for u in attrs.unknown.iter().filter(|u| passed_on(u)) {
-        let attr_flags = (u.flags & OPTIONAL_TRANSITIVE) | flags::PARTIAL;
-        put_fixed(out, attr_flags, u.type_code, &u.value)?;
-    }
-    Ok(())
-}
-
-/// An unknown attribute is passed on when it is optional transitive and not one the codec
-/// writes itself.
-fn passed_on(u: &UnknownAttribute) -> bool {
-    u.flags & OPTIONAL_TRANSITIVE == OPTIONAL_TRANSITIVE && rules::rule(u.type_code).is_none()
 }

@@ -143,12 +143,21 @@ fn merging_table() {
             None,
         ),
         (
-            "AGGREGATOR other than AS_TRANS: AS4 attributes ignored",
+            "AGGREGATOR other than AS_TRANS with AS4_AGGREGATOR: AS4 attributes ignored",
             vec![seq(&[100, T])],
             Some(vec![seq(&[BIG])]),
             Some(100),
             Some(BIG),
             vec![seq(&[100, T])],
+            Some(100),
+        ),
+        (
+            "AGGREGATOR other than AS_TRANS alone: AS4_PATH still used",
+            vec![seq(&[100, T])],
+            Some(vec![seq(&[BIG])]),
+            Some(100),
+            None,
+            vec![seq(&[100, BIG])],
             Some(100),
         ),
         (
@@ -269,4 +278,25 @@ fn two_octet_paths_need_no_as4_path() {
     };
     let bytes = encode(&Message::Update(u), OLD);
     assert!(!bytes.windows(2).any(|w| w == [OPT_TRANS, 17]));
+}
+
+#[test]
+fn a_rebuilt_path_round_trips_to_an_old_speaker() {
+    // AGGREGATOR AS_TRANS with a 2-octet AS4_AGGREGATOR: written back as a plain AGGREGATOR,
+    // which must not make the receiver ignore AS4_PATH (found by fuzzing).
+    let u = from_old_speaker(
+        &[seq(&[65001, T, 65005])],
+        Some(&[seq(&[BIG, 65005])]),
+        Some(T),
+        Some(7),
+    );
+    assert_eq!(u.attributes.aggregator.map(|a| a.asn), Some(7));
+    assert_eq!(
+        u.attributes.as_path,
+        Some(AsPath::from_sequence([65001, BIG, 65005]))
+    );
+    assert_eq!(
+        decode_update(&encode(&Message::Update(u.clone()), OLD), OLD),
+        Ok(u)
+    );
 }

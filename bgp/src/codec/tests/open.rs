@@ -331,3 +331,18 @@ fn capability_value_too_long_is_an_encode_error() {
     );
     assert!(out.is_empty(), "nothing written on error");
 }
+
+#[test]
+fn negotiated_options_need_both_sides() {
+    let with = |caps: Vec<Capability>| Open {
+        capabilities: caps,
+        ..full_open()
+    };
+    let both = with(vec![Capability::FourOctetAs(65001), Capability::ExtendedMessage]);
+    let four_only = with(vec![Capability::FourOctetAs(65002)]);
+    assert_eq!(CodecOptions::negotiated(&both, &both), NEW_EXT);
+    assert_eq!(CodecOptions::negotiated(&both, &four_only), NEW);
+    assert_eq!(CodecOptions::negotiated(&four_only, &with(vec![])), OLD);
+    assert_eq!(CodecOptions::default(), OLD);
+    assert_eq!((OLD.max_message_len(), NEW_EXT.max_message_len()), (4096, 65535));
+}

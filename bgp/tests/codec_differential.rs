@@ -234,7 +234,10 @@ fn theirs_update(u: &netgauze_bgp_pkt::update::BgpUpdateMessage) -> UpdateEssent
                 nlri,
             }) => {
                 e.next_hop = Some(next_hop_string(next_hop, next_hop_local.as_ref()));
-                mp_announced.extend(nlri.iter().map(|p| IpNet::V4(p.network().address().trunc())));
+                mp_announced.extend(
+                    nlri.iter()
+                        .map(|p| IpNet::V4(p.network().address().trunc())),
+                );
             }
             PathAttributeValue::MpReach(MpReach::Ipv6Unicast {
                 next_hop_global,
@@ -242,13 +245,22 @@ fn theirs_update(u: &netgauze_bgp_pkt::update::BgpUpdateMessage) -> UpdateEssent
                 nlri,
             }) => {
                 e.next_hop = Some(next_hop_string(next_hop_global, next_hop_local.as_ref()));
-                mp_announced.extend(nlri.iter().map(|p| IpNet::V6(p.network().address().trunc())));
+                mp_announced.extend(
+                    nlri.iter()
+                        .map(|p| IpNet::V6(p.network().address().trunc())),
+                );
             }
             PathAttributeValue::MpUnreach(MpUnreach::Ipv4Unicast { nlri }) => {
-                mp_withdrawn.extend(nlri.iter().map(|p| IpNet::V4(p.network().address().trunc())));
+                mp_withdrawn.extend(
+                    nlri.iter()
+                        .map(|p| IpNet::V4(p.network().address().trunc())),
+                );
             }
             PathAttributeValue::MpUnreach(MpUnreach::Ipv6Unicast { nlri }) => {
-                mp_withdrawn.extend(nlri.iter().map(|p| IpNet::V6(p.network().address().trunc())));
+                mp_withdrawn.extend(
+                    nlri.iter()
+                        .map(|p| IpNet::V6(p.network().address().trunc())),
+                );
             }
             _ => {}
         }
@@ -414,7 +426,9 @@ fn reconcile_as4(
     their: &UpdateEssentials,
     as4_path: Option<Vec<u32>>,
 ) {
-    if let (Some((_, address)), Some((AS_TRANS, their_address))) = (mine.aggregator, their.aggregator) {
+    if let (Some((_, address)), Some((AS_TRANS, their_address))) =
+        (mine.aggregator, their.aggregator)
+    {
         if address == their_address {
             mine.aggregator = their.aggregator;
         }
@@ -456,7 +470,7 @@ fn frames(mut stream: &[u8], opts: CodecOptions) -> Vec<&[u8]> {
 const NETGAUZE_GAPS: [&str; 1] = ["open_extended_parameters"];
 
 #[test]
-fn realistic_messages_agree() {
+fn codec_agrees_with_netgauze_on_realistic_messages() {
     let mut compared = 0;
     for sample in valid() {
         for frame in frames(&sample.bytes, sample.opts) {
@@ -477,7 +491,7 @@ fn realistic_messages_agree() {
 }
 
 #[test]
-fn malformed_messages_are_refused_or_handled() {
+fn codec_refuses_or_handles_malformed_messages() {
     for sample in malformed() {
         for frame in frames(&sample.bytes, sample.opts) {
             match decode_frame(frame, sample.opts) {
@@ -492,7 +506,7 @@ fn malformed_messages_are_refused_or_handled() {
 }
 
 #[test]
-fn fuzz_corpus_frames_agree_where_both_accept() {
+fn codec_agrees_with_netgauze_on_the_fuzz_corpus() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/decode_message");
     let mut tally: HashMap<&'static str, usize> = HashMap::new();
     // Distinct reasons, without byte offsets.

@@ -338,11 +338,17 @@ fn negotiated_options_need_both_sides() {
         capabilities: caps,
         ..full_open()
     };
-    let both = with(vec![Capability::FourOctetAs(65001), Capability::ExtendedMessage]);
+    let both = with(vec![
+        Capability::FourOctetAs(65001),
+        Capability::ExtendedMessage,
+    ]);
     let four_only = with(vec![Capability::FourOctetAs(65002)]);
     assert_eq!(CodecOptions::negotiated(&both, &both), NEW_EXT);
     assert_eq!(CodecOptions::negotiated(&both, &four_only), NEW);
     assert_eq!(CodecOptions::negotiated(&four_only, &with(vec![])), OLD);
     assert_eq!(CodecOptions::default(), OLD);
-    assert_eq!((OLD.max_message_len(), NEW_EXT.max_message_len()), (4096, 65535));
+    assert_eq!(
+        (OLD.max_message_len(), NEW_EXT.max_message_len()),
+        (4096, 65535)
+    );
 }

@@ -1,19 +1,28 @@
-//! `ferrolb-router`: runs on a router host and announces FerroLB service
-//! addresses to the network over BGP.
+//! `ferrolb-router`: runs on a router host, learns the cluster's Service routes from the nodes'
+//! speakers over BGP and forwards to them with ECMP through the Linux kernel.
+//!
+//! See [`app`] for the moving parts, [`import`] for what a speaker may announce, [`fib`] for
+//! how routes and nexthop groups are installed, and [`reload`] for what SIGHUP changes.
 
+mod admin;
+mod api;
+mod app;
+mod bgp;
 mod config;
+mod fib;
+mod forwarder;
+mod import;
+mod metrics;
+mod reload;
+mod routes;
+mod sysctl;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
-use ferrolb_daemon::{AdminAddr, Daemon, DaemonArgs, ReloadSignal};
+use ferrolb_daemon::DaemonArgs;
 
-/// Admin server address unless `--admin-listen` says otherwise.
-const DEFAULT_ADMIN_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9612);
-
-/// FerroLB router: announces service addresses to the network over BGP.
+/// FerroLB router: learns Service routes from the cluster over BGP and forwards with ECMP.
 #[derive(Debug, Parser)]
 #[command(name = "ferrolb-router", version, about)]
 struct Cli {
@@ -29,7 +38,7 @@ struct Cli {
     )]
     config: PathBuf,
 
-    /// Check the configuration file and exit (0 when it is valid).
+    /// Check the configuration file (and the files it names) and exit (0 when it is valid).
     #[arg(long)]
     check_config: bool,
 }
@@ -38,31 +47,11 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // A router that cannot read its configuration must not start at all.
-    let _config = config::load_file(&cli.config)?;
+    let config = config::load_file(&cli.config)?;
+    let secrets = app::Secrets::read(&config)?;
     if cli.check_config {
         println!("{}: configuration OK", cli.config.display());
         return Ok(());
     }
-
-    let daemon = Daemon::builder(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
-        .default_admin_listen(AdminAddr::Tcp(DEFAULT_ADMIN_LISTEN))
-        .start(&cli.daemon)
-        .await?;
-    let mut reload = ReloadSignal::install()?;
-    daemon.readiness().set_ready();
-    loop {
-        tokio::select! {
-            () = daemon.shutdown().wait() => break,
-            () = reload.recv() => match config::load_file(&cli.config) {
-                Ok(_) => tracing::info!(path = %cli.config.display(), "configuration re-checked"),
-                Err(error) => tracing::error!(
-                    path = %cli.config.display(),
-                    error = format!("{error:#}"),
-                    "configuration rejected; keeping the running one"
-                ),
-            },
-        }
-    }
-    daemon.finish().await?;
-    Ok(())
+    app::run(&cli.daemon, &cli.config, config, secrets).await
 }

@@ -5,6 +5,7 @@ use ferrolb_daemon::testing::{
     check_admin_bind_failure, check_json_logs, check_lifecycle, get, wait_ready, DaemonChild,
     DaemonUnderTest, TempDir, TIMEOUT,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferrolb-router");
 const VALID: &str = "asn: 64512\nrouterId: 192.0.2.1\n";
@@ -136,7 +137,7 @@ async fn sighup_rechecks_config_and_keeps_running() {
 
     child.signal(libc::SIGHUP);
     child
-        .wait_for_line(TIMEOUT, |l| l.contains("configuration re-checked"))
+        .wait_for_line(TIMEOUT, |l| l.contains("configuration reloaded"))
         .await;
 
     std::fs::write(&config, "asn: [64512\n").unwrap();
@@ -153,4 +154,88 @@ async fn sighup_rechecks_config_and_keeps_running() {
     child.signal(libc::SIGTERM);
     let status = child.wait_exit(TIMEOUT).await;
     assert_eq!(status.code(), Some(0), "{}", child.transcript());
+}
+
+/// `GET path` over the Unix socket `socket` with an optional bearer token: (status, body).
+async fn get_with_token(
+    socket: &std::path::Path,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, String) {
+    let mut stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn api_requires_the_configured_bearer_token() {
+    let dir = TempDir::new("router-token");
+    let token = dir.join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    let config = dir.join("router.yaml");
+    std::fs::write(
+        &config,
+        format!("{VALID}admin:\n  tokenFile: {}\n", token.display()),
+    )
+    .unwrap();
+    let socket = dir.join("admin.sock");
+    let router = router(config.to_str().unwrap());
+    let mut child = router.spawn(&format!("unix:{}", socket.display()), &[]);
+    let addr = child.admin_addr().await;
+    wait_ready(&addr).await;
+
+    // (path, token, status)
+    let cases = [
+        ("/api/v1/peers", None, 401),
+        ("/api/v1/peers", Some("wrong"), 401),
+        ("/api/v1/routes", Some("s3cre"), 401),
+        ("/api/v1/peers", Some("s3cret"), 200),
+        ("/api/v1/routes", Some("s3cret"), 200),
+        ("/api/v1/schema", Some("s3cret"), 200),
+        // Without peer groups nothing is routed, so there is no kernel state to show.
+        ("/api/v1/fib", Some("s3cret"), 503),
+        ("/healthz", None, 200),
+        ("/metrics", None, 200),
+    ];
+    for (path, token, status) in cases {
+        let (got, body) = get_with_token(&socket, path, token).await;
+        assert_eq!(got, status, "{path} with {token:?}: {body}");
+    }
+    let (_, body) = get_with_token(&socket, "/api/v1/peers", Some("s3cret")).await;
+    assert!(body.contains("\"peers\":[]"), "{body}");
+
+    child.signal(libc::SIGTERM);
+    assert_eq!(child.wait_exit(TIMEOUT).await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn api_reachable_from_the_network_needs_a_token() {
+    let (_dir, config) = config_dir(VALID);
+    let mut child = router(&config).spawn("0.0.0.0:0", &[]);
+    let status = child.wait_exit(TIMEOUT).await;
+    assert_eq!(status.code(), Some(1), "{}", child.transcript());
+    assert!(
+        child
+            .lines()
+            .iter()
+            .any(|l| l.text.contains("without authentication")),
+        "{}",
+        child.transcript()
+    );
 }

@@ -1,0 +1,381 @@
+//! The running router: BGP instance, forwarding task, admin API and metrics, started in order,
+//! reloaded on SIGHUP and stopped on SIGTERM.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use ferrolb_api::router_config::ListenAddress;
+use ferrolb_api::RouterConfig;
+use ferrolb_bgp::instance::Instance;
+use ferrolb_daemon::{AdminAddr, Daemon, DaemonArgs, ReloadSignal};
+
+use crate::admin::{self, AdminState, Services};
+use crate::api::PeerView;
+use crate::bgp::{self, Passwords};
+use crate::fib::netlink::Netlink;
+use crate::forwarder::{Forwarder, ForwarderHandle, NextHopUse, Settings};
+use crate::import::ImportPolicy;
+use crate::metrics::RouterMetrics;
+use crate::reload::{self, Action};
+use crate::{config, sysctl};
+
+/// How often per-peer metrics are refreshed.
+const PEER_METRICS_INTERVAL: Duration = Duration::from_secs(1);
+/// Least time routes kept from a previous run wait for the speakers to come back.
+const MIN_STALE_GRACE: Duration = Duration::from_secs(30);
+
+/// The secrets a configuration refers to, read from their files.
+pub struct Secrets {
+    passwords: Passwords,
+    token: Option<String>,
+}
+
+impl Secrets {
+    /// Reads the password and token files of `config`.
+    pub fn read(config: &RouterConfig) -> anyhow::Result<Secrets> {
+        Ok(Secrets {
+            passwords: bgp::read_passwords(config)?,
+            token: admin::read_token(config.admin.token_file.as_deref())?,
+        })
+    }
+}
+
+/// The admin address: `--admin-listen` if given, else `admin.listen`.
+fn admin_addr(args: &DaemonArgs, config: &RouterConfig) -> AdminAddr {
+    args.admin_listen
+        .clone()
+        .unwrap_or(match &config.admin.listen {
+            ListenAddress::Tcp(a) => AdminAddr::Tcp(*a),
+            ListenAddress::Unix(p) => AdminAddr::Unix(p.clone()),
+        })
+}
+
+/// How long kept routes may wait for their speakers: the longest restart or hold time of the
+/// peer groups, at least [`MIN_STALE_GRACE`]; zero when routes are not kept across restarts.
+fn stale_grace(config: &RouterConfig) -> Duration {
+    if !config.fib.keep_routes_on_shutdown {
+        return Duration::ZERO;
+    }
+    config
+        .bgp
+        .peer_groups
+        .iter()
+        .flat_map(|g| {
+            let restart = g
+                .graceful_restart
+                .as_ref()
+                .map(|gr| gr.restart_time.as_std());
+            let hold = g.hold_time.map(|h| h.as_std());
+            restart.into_iter().chain(hold)
+        })
+        .fold(MIN_STALE_GRACE, Duration::max)
+}
+
+/// Runs the router until SIGTERM/SIGINT.
+pub async fn run(
+    args: &DaemonArgs,
+    path: &Path,
+    config: RouterConfig,
+    secrets: Secrets,
+) -> anyhow::Result<()> {
+    let listen = admin_addr(args, &config);
+    admin::check_exposure(&listen, secrets.token.as_deref())?;
+    let state = AdminState::new(secrets.token.clone());
+    let daemon = Daemon::builder(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        .default_admin_listen(listen)
+        .admin_routes(admin::routes(state.clone()))
+        .start(args)
+        .await?;
+    let mut reload = ReloadSignal::install()?;
+    let metrics = RouterMetrics::register(daemon.metrics());
+    let mut router = match Router::start(
+        config,
+        daemon.admin_addr().clone(),
+        &secrets,
+        metrics,
+        &state,
+    )
+    .await
+    {
+        Ok(router) => router,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "cannot start");
+            daemon.finish().await?;
+            return Err(error);
+        }
+    };
+    daemon.readiness().set_ready();
+    loop {
+        tokio::select! {
+            () = daemon.shutdown().wait() => break,
+            () = reload.recv() => match config::load_file(path).and_then(|c| Ok((Secrets::read(&c)?, c))) {
+                Ok((secrets, new)) => router.reload(new, secrets, &state).await,
+                Err(error) => tracing::error!(
+                    path = %path.display(),
+                    error = format!("{error:#}"),
+                    "configuration rejected; keeping the running one"
+                ),
+            },
+        }
+    }
+    router.stop().await;
+    daemon.finish().await?;
+    Ok(())
+}
+
+/// The router's running parts.
+struct Router {
+    config: RouterConfig,
+    /// Where the admin API listens (to refuse dropping its token while exposed).
+    admin: AdminAddr,
+    bgp: Instance,
+    forwarder: Option<ForwarderHandle>,
+    peer_metrics: tokio::task::JoinHandle<()>,
+}
+
+impl Router {
+    async fn start(
+        config: RouterConfig,
+        admin: AdminAddr,
+        secrets: &Secrets,
+        metrics: RouterMetrics,
+        state: &AdminState,
+    ) -> anyhow::Result<Router> {
+        for unsupported in unsupported_sections(&config) {
+            tracing::warn!("{unsupported} is configured but not handled by this version; ignored");
+        }
+        let policy = ImportPolicy::new(&config.import);
+        // A router without peer groups has nothing to route and leaves the kernel alone.
+        let forwarding = !config.bgp.peer_groups.is_empty();
+        if forwarding {
+            sysctl::apply(&config.fib, policy.has_ipv6())?;
+        } else {
+            tracing::info!("no peer groups configured: not listening for BGP, not routing");
+        }
+        let bgp = Instance::spawn(bgp::instance_config(&config)).context("starting BGP")?;
+        let rib = bgp.subscribe().await?;
+        let mut forwarder = None;
+        if forwarding {
+            let netlink = Netlink::connect(config.fib.route_protocol)?;
+            let settings = Settings {
+                nexthop_groups: config.fib.nexthop_groups,
+                keep_routes_on_shutdown: config.fib.keep_routes_on_shutdown,
+                stale_grace: stale_grace(&config),
+            };
+            let started =
+                Forwarder::start(netlink.clone(), &settings, policy, metrics.clone()).await?;
+            let mode = started.mode();
+            let handle = started.spawn(rib);
+            forwarder = Some((handle, netlink, mode));
+        }
+        for group in &config.bgp.peer_groups {
+            let password = secrets.passwords.get(&group.name).map(String::as_str);
+            if let Some(range) =
+                bgp::dynamic_neighbors(&config, group, &group.listen_ranges, password)
+            {
+                bgp.add_dynamic_neighbors(range)
+                    .await
+                    .with_context(|| format!("peer group {:?}", group.name))?;
+            }
+            for n in &group.neighbors {
+                bgp.add_neighbor(bgp::static_neighbor(&config, group, n, password))
+                    .await
+                    .with_context(|| {
+                        format!("peer group {:?}, neighbour {}", group.name, n.address)
+                    })?;
+            }
+            tracing::info!(
+                group = %group.name,
+                ranges = ?group.listen_ranges,
+                neighbors = group.neighbors.len(),
+                "peer group configured"
+            );
+        }
+        state.set_services(Services {
+            bgp: bgp.clone(),
+            forwarder: forwarder.clone(),
+        });
+        let peer_metrics = tokio::spawn(refresh_peer_metrics(
+            bgp.clone(),
+            forwarder.as_ref().map(|(h, _, _)| h.clone()),
+            metrics,
+        ));
+        Ok(Router {
+            config,
+            admin,
+            bgp,
+            forwarder: forwarder.map(|(h, _, _)| h),
+            peer_metrics,
+        })
+    }
+
+    async fn reload(&mut self, new: RouterConfig, secrets: Secrets, state: &AdminState) {
+        let plan = reload::diff(&self.config, &new);
+        for what in &plan.restart_needed {
+            tracing::warn!(change = %what, "configuration change needs a restart to take effect");
+        }
+        let mut applied = Vec::new();
+        for action in &plan.actions {
+            match self.apply(action, &new, &secrets, state).await {
+                Ok(summary) => applied.push(summary),
+                Err(error) => tracing::error!(
+                    ?action,
+                    error = format!("{error:#}"),
+                    "cannot apply configuration change"
+                ),
+            }
+        }
+        tracing::info!(
+            applied = applied.len(),
+            changes = %applied.join("; "),
+            restart_needed = plan.restart_needed.len(),
+            "configuration reloaded"
+        );
+        // What needs a restart keeps its running value, so the next reload reports it again.
+        let mut kept = new;
+        kept.router_id = self.config.router_id;
+        kept.asn = self.config.asn;
+        kept.bgp.listen_addresses = self.config.bgp.listen_addresses.clone();
+        kept.bgp.port = self.config.bgp.port;
+        kept.fib.route_protocol = self.config.fib.route_protocol;
+        kept.fib.nexthop_groups = self.config.fib.nexthop_groups;
+        kept.admin.listen = self.config.admin.listen.clone();
+        kept.metrics = self.config.metrics.clone();
+        kept.logging = self.config.logging.clone();
+        if self.config.bgp.peer_groups.is_empty() {
+            kept.bgp.peer_groups.clear();
+        }
+        self.config = kept;
+    }
+
+    async fn apply(
+        &mut self,
+        action: &Action,
+        new: &RouterConfig,
+        secrets: &Secrets,
+        state: &AdminState,
+    ) -> anyhow::Result<String> {
+        let group_of = |name: &str| {
+            new.bgp
+                .peer_groups
+                .iter()
+                .find(|g| g.name == name)
+                .with_context(|| format!("peer group {name:?} vanished"))
+        };
+        Ok(match action {
+            Action::SetImportPolicy => {
+                let Some(f) = &self.forwarder else {
+                    return Ok("import (nothing routed)".to_owned());
+                };
+                let (accepted, refused) = f.set_policy(ImportPolicy::new(&new.import)).await?;
+                format!("import: {accepted} routes now accepted, {refused} now refused")
+            }
+            Action::AddRanges { group, ranges } => {
+                let g = group_of(group)?;
+                let password = secrets.passwords.get(group).map(String::as_str);
+                if let Some(range) = bgp::dynamic_neighbors(new, g, ranges, password) {
+                    self.bgp.add_dynamic_neighbors(range).await?;
+                }
+                format!("peer group {group:?}: listening to {ranges:?}")
+            }
+            Action::AddNeighbor { group, neighbor } => {
+                let g = group_of(group)?;
+                let password = secrets.passwords.get(group).map(String::as_str);
+                self.bgp
+                    .add_neighbor(bgp::static_neighbor(new, g, neighbor, password))
+                    .await?;
+                format!("neighbour {} added", neighbor.address)
+            }
+            Action::RemoveNeighbor(address) => {
+                self.bgp.remove_neighbor(*address).await?;
+                format!("neighbour {address} removed")
+            }
+            Action::ApplySysctls => {
+                if self.forwarder.is_some() {
+                    sysctl::apply(&new.fib, ImportPolicy::new(&new.import).has_ipv6())?;
+                }
+                "fib sysctls applied".to_owned()
+            }
+            Action::SetKeepRoutes(keep) => {
+                if let Some(f) = &self.forwarder {
+                    f.set_keep_routes(*keep).await?;
+                }
+                format!("fib.keepRoutesOnShutdown: {keep}")
+            }
+            Action::ReloadToken => {
+                admin::check_exposure(&self.admin, secrets.token.as_deref())?;
+                state.set_token(secrets.token.clone());
+                "admin token read again".to_owned()
+            }
+        })
+    }
+
+    async fn stop(self) {
+        self.peer_metrics.abort();
+        if let Err(error) = self.bgp.shutdown().await {
+            tracing::warn!(%error, "stopping BGP");
+        }
+        if let Some(f) = &self.forwarder {
+            if let Err(error) = f.shutdown().await {
+                tracing::warn!(%error, "stopping the forwarding task");
+            }
+        }
+    }
+}
+
+/// Sections of the configuration this router version does not act on.
+fn unsupported_sections(config: &RouterConfig) -> Vec<&'static str> {
+    let mut sections = Vec::new();
+    if config.import.kubernetes.as_ref().is_some_and(|k| k.enabled) {
+        sections.push("import.kubernetes");
+    }
+    if !config.upstream.is_empty() {
+        sections.push("upstream");
+    }
+    if config.bgp.peer_groups.iter().any(|g| g.bfd.is_some()) {
+        sections.push("bgp.peerGroups[].bfd");
+    }
+    sections
+}
+
+async fn refresh_peer_metrics(
+    bgp: Instance,
+    forwarder: Option<ForwarderHandle>,
+    metrics: RouterMetrics,
+) {
+    let mut tick = tokio::time::interval(PEER_METRICS_INTERVAL);
+    loop {
+        tick.tick().await;
+        let Ok(neighbors) = bgp.neighbors().await else {
+            return;
+        };
+        let uses = match &forwarder {
+            Some(f) => f.next_hop_use().await.unwrap_or_default(),
+            None => NextHopUse::new(),
+        };
+        let views: Vec<PeerView> = neighbors.iter().map(|n| PeerView::new(n, &uses)).collect();
+        metrics.set_peers(&views);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_routes_wait_for_the_longest_restart_or_hold_time() {
+        let yaml = |keep: bool| {
+            format!(
+                "routerId: 192.0.2.1\nasn: 64512\nimport: {{servicePools: [10.96.0.0/24]}}\n\
+                 fib: {{keepRoutesOnShutdown: {keep}}}\nbgp:\n  peerGroups:\n\
+                 \x20   - {{name: a, neighbors: [{{address: 198.18.0.2, asn: 1}}], holdTime: 90s}}\n\
+                 \x20   - {{name: b, neighbors: [{{address: 198.18.0.3, asn: 1}}], gracefulRestart: {{restartTime: 120s}}}}\n"
+            )
+        };
+        let keep = RouterConfig::from_yaml_str(&yaml(true)).unwrap();
+        assert_eq!(stale_grace(&keep), Duration::from_secs(120));
+        let drop = RouterConfig::from_yaml_str(&yaml(false)).unwrap();
+        assert_eq!(stale_grace(&drop), Duration::ZERO);
+    }
+}

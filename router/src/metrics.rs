@@ -1,0 +1,256 @@
+//! The router's metrics, all named `ferrolb_router_*`.
+//!
+//! ECMP width is exported as a distribution, `ferrolb_router_ecmp_width_routes{width="N"}`
+//! (installed routes with N next hops), not as one series per prefix: a service pool can hold
+//! thousands of addresses and each would be a series of its own. The distribution answers the
+//! operational question ("do all routes have every node?") at a fixed cost of at most one
+//! series per node count.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ferrolb_daemon::MetricsRegistry;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Unit;
+
+use crate::api::PeerView;
+use crate::import::RejectReason;
+
+/// Label of per-peer metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct PeerLabel {
+    /// The neighbour's address.
+    pub peer: String,
+}
+
+/// Label of rejection counters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// Why.
+    pub reason: String,
+}
+
+/// Label of the ECMP width distribution.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct WidthLabel {
+    /// Number of next hops.
+    pub width: String,
+}
+
+/// Label of FIB operation failures.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct OpLabel {
+    /// The failed operation kind.
+    pub op: String,
+}
+
+/// Handles to every router metric.
+#[derive(Debug, Clone)]
+pub struct RouterMetrics {
+    session_up: Family<PeerLabel, Gauge>,
+    prefixes_received: Family<PeerLabel, Gauge>,
+    prefixes_accepted: Family<PeerLabel, Gauge>,
+    rejected: Family<ReasonLabel, Counter>,
+    /// Seconds to apply one batch of changes to the kernel.
+    pub fib_install_seconds: Histogram,
+    ecmp_width: Family<WidthLabel, Gauge>,
+    routes_installed: Gauge,
+    nexthop_groups: Gauge,
+    fib_errors: Family<OpLabel, Counter>,
+    known_peers: std::sync::Arc<std::sync::Mutex<BTreeSet<IpAddr>>>,
+    known_widths: std::sync::Arc<std::sync::Mutex<BTreeSet<usize>>>,
+}
+
+impl RouterMetrics {
+    /// Creates and registers the metrics.
+    pub fn register(registry: &MetricsRegistry) -> RouterMetrics {
+        let m = RouterMetrics {
+            session_up: Family::default(),
+            prefixes_received: Family::default(),
+            prefixes_accepted: Family::default(),
+            rejected: Family::default(),
+            // 100 µs to ~6.5 s.
+            fib_install_seconds: Histogram::new(
+                prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 17),
+            ),
+            ecmp_width: Family::default(),
+            routes_installed: Gauge::default(),
+            nexthop_groups: Gauge::default(),
+            fib_errors: Family::default(),
+            known_peers: Default::default(),
+            known_widths: Default::default(),
+        };
+        for reason in RejectReason::ALL {
+            // Every reason is exported from the start, at 0.
+            let _ = m.rejected.get_or_create(&ReasonLabel {
+                reason: reason.as_str().to_owned(),
+            });
+        }
+        registry.with_sub_registry("router", |r| {
+            r.register(
+                "bgp_session_up",
+                "1 while the BGP session with the peer is Established",
+                m.session_up.clone(),
+            );
+            r.register(
+                "bgp_prefixes_received",
+                "Prefix announcements received from the peer since it was first seen",
+                m.prefixes_received.clone(),
+            );
+            r.register(
+                "bgp_prefixes_accepted",
+                "Prefixes from the peer currently held and accepted by import safety",
+                m.prefixes_accepted.clone(),
+            );
+            r.register(
+                "prefixes_rejected",
+                "Learned routes (prefix and announcing next hop) refused by import safety",
+                m.rejected.clone(),
+            );
+            r.register_with_unit(
+                "fib_install",
+                "Time to apply one batch of route changes to the kernel",
+                Unit::Seconds,
+                m.fib_install_seconds.clone(),
+            );
+            r.register(
+                "ecmp_width_routes",
+                "Installed routes by number of next hops",
+                m.ecmp_width.clone(),
+            );
+            r.register(
+                "routes_installed",
+                "Routes installed in the kernel",
+                m.routes_installed.clone(),
+            );
+            r.register(
+                "nexthop_groups",
+                "Kernel nexthop groups in use",
+                m.nexthop_groups.clone(),
+            );
+            r.register(
+                "fib_errors",
+                "Kernel route or nexthop operations that failed",
+                m.fib_errors.clone(),
+            );
+        });
+        m
+    }
+
+    /// Counts newly refused routes.
+    pub fn count_rejected(&self, rejected: &BTreeMap<RejectReason, u64>) {
+        for (reason, n) in rejected {
+            self.rejected
+                .get_or_create(&ReasonLabel {
+                    reason: reason.as_str().to_owned(),
+                })
+                .inc_by(*n);
+        }
+    }
+
+    /// Counts a failed kernel operation.
+    pub fn count_fib_error(&self, op: &str) {
+        self.fib_errors
+            .get_or_create(&OpLabel { op: op.to_owned() })
+            .inc();
+    }
+
+    /// Sets the installed-route gauges.
+    pub fn set_fib(&self, routes: usize, groups: usize, widths: &BTreeMap<usize, usize>) {
+        self.routes_installed.set(to_i64(routes));
+        self.nexthop_groups.set(to_i64(groups));
+        let mut known = lock(&self.known_widths);
+        for gone in known.iter().filter(|w| !widths.contains_key(w)) {
+            self.ecmp_width.remove(&width_label(*gone));
+        }
+        for (width, count) in widths {
+            self.ecmp_width
+                .get_or_create(&width_label(*width))
+                .set(to_i64(*count));
+        }
+        *known = widths.keys().copied().collect();
+    }
+
+    /// Sets the per-peer gauges (counted as the admin API counts them); peers that are gone
+    /// lose their series.
+    pub fn set_peers(&self, neighbors: &[PeerView]) {
+        let mut known = lock(&self.known_peers);
+        let now: BTreeSet<IpAddr> = neighbors.iter().map(|n| n.address).collect();
+        for gone in known.difference(&now) {
+            let label = peer_label(*gone);
+            self.session_up.remove(&label);
+            self.prefixes_received.remove(&label);
+            self.prefixes_accepted.remove(&label);
+        }
+        for n in neighbors {
+            let label = peer_label(n.address);
+            self.session_up
+                .get_or_create(&label)
+                .set(i64::from(n.established));
+            self.prefixes_received
+                .get_or_create(&label)
+                .set(u64_to_i64(n.prefixes.received));
+            self.prefixes_accepted
+                .get_or_create(&label)
+                .set(u64_to_i64(n.prefixes.accepted));
+        }
+        *known = now;
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn peer_label(address: IpAddr) -> PeerLabel {
+    PeerLabel {
+        peer: address.to_string(),
+    }
+}
+
+fn width_label(width: usize) -> WidthLabel {
+    WidthLabel {
+        width: width.to_string(),
+    }
+}
+
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn u64_to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fib_and_rejection_metrics_are_exposed() {
+        let registry = MetricsRegistry::new();
+        let m = RouterMetrics::register(&registry);
+        m.count_rejected(&[(RejectReason::OutsidePools, 2)].into_iter().collect());
+        m.set_fib(3, 1, &[(3, 2), (2, 1)].into_iter().collect());
+        m.set_fib(3, 1, &[(3, 3)].into_iter().collect());
+        m.count_fib_error("new-group");
+        m.fib_install_seconds.observe(0.002);
+        let text = registry.encode().unwrap();
+        for line in [
+            "ferrolb_router_prefixes_rejected_total{reason=\"outside-service-pools\"} 2\n",
+            "ferrolb_router_prefixes_rejected_total{reason=\"default-route\"} 0\n",
+            "ferrolb_router_routes_installed 3\n",
+            "ferrolb_router_nexthop_groups 1\n",
+            "ferrolb_router_ecmp_width_routes{width=\"3\"} 3\n",
+            "ferrolb_router_fib_errors_total{op=\"new-group\"} 1\n",
+            "ferrolb_router_fib_install_seconds_count 1\n",
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        assert!(!text.contains("width=\"2\""), "{text}");
+    }
+}

@@ -37,6 +37,10 @@ pub struct BgpConfig {
     /// `maximum-paths` and `as-path multipath-relax`, GoBGP enables `use-multiple-paths`.
     /// Default: on.
     pub multipath: bool,
+    /// Run FRR's bgpd on its own (`bgpd -Z`, `--no_zebra`): no zebra process at all, so no
+    /// kernel interaction and no BFD. Needs `fib_install` off. BIRD and GoBGP have no separate
+    /// process to leave out and ignore it. Default: off.
+    pub no_zebra: bool,
 }
 
 impl BgpConfig {
@@ -49,6 +53,7 @@ impl BgpConfig {
             announcements: Vec::new(),
             fib_install: true,
             multipath: true,
+            no_zebra: false,
         }
     }
 
@@ -76,6 +81,12 @@ impl BgpConfig {
         self
     }
 
+    /// Sets [`BgpConfig::no_zebra`].
+    pub fn no_zebra(mut self, on: bool) -> Self {
+        self.no_zebra = on;
+        self
+    }
+
     /// The neighbour with session address `addr`.
     pub fn find_neighbor(&self, addr: IpAddr) -> Option<&Neighbor> {
         self.neighbors.iter().find(|n| n.address == addr)
@@ -85,6 +96,16 @@ impl BgpConfig {
     pub fn validate(&self) -> Result<()> {
         if self.local_as == 0 {
             return Err(Error::Config("local AS 0 is reserved".into()));
+        }
+        if self.no_zebra && self.fib_install {
+            return Err(Error::Config(
+                "no_zebra leaves nothing to install routes: switch fib_install off".into(),
+            ));
+        }
+        if self.no_zebra && self.neighbors.iter().any(|n| n.bfd) {
+            return Err(Error::Config(
+                "BFD needs zebra: no_zebra rules it out".into(),
+            ));
         }
         let mut addresses = HashSet::new();
         let mut names = HashSet::new();
@@ -154,6 +175,28 @@ pub struct Neighbor {
     pub ipv6_next_hop: Option<Ipv6Addr>,
     /// Enable BFD for this session (BIRD and FRR; GoBGP has none).
     pub bfd: bool,
+    /// Which routes are advertised on this session.
+    pub advertise: Advertise,
+}
+
+/// Which routes a daemon advertises to a neighbour.
+///
+/// The daemons differ in what they do unless told: BIRD's generated export filter sends only its
+/// own announcements, while FRR and GoBGP also pass on what they learned from other neighbours.
+/// [`Advertise::Everything`] and [`Advertise::Nothing`] mean the same on all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Advertise {
+    /// Each daemon's usual behaviour (see above).
+    #[default]
+    Usual,
+    /// The daemon's own announcements and the best routes learned from other neighbours,
+    /// re-advertised under the usual eBGP / iBGP rules (BIRD: BGP routes pass its export filter
+    /// too).
+    Everything,
+    /// Nothing: a neighbour that only feeds routes in. BIRD: `export none`; FRR: an outbound
+    /// route-map denying everything; GoBGP: a global export policy rejecting every route towards
+    /// the neighbour's address.
+    Nothing,
 }
 
 impl Neighbor {
@@ -176,6 +219,7 @@ impl Neighbor {
             ipv6: address.is_ipv6(),
             ipv6_next_hop: None,
             bfd: false,
+            advertise: Advertise::Usual,
         }
     }
 
@@ -290,6 +334,12 @@ impl Neighbor {
     /// Enables BFD.
     pub fn bfd(mut self) -> Self {
         self.bfd = true;
+        self
+    }
+
+    /// Sets which routes are advertised on this session.
+    pub fn advertise(mut self, advertise: Advertise) -> Self {
+        self.advertise = advertise;
         self
     }
 
@@ -483,6 +533,20 @@ mod tests {
                 false,
             ),
             ("local AS 0", BgpConfig::new(0, Ipv4Addr::LOCALHOST), false),
+            (
+                "no zebra, no FIB",
+                base().neighbor(peer()).fib_install(false).no_zebra(true),
+                true,
+            ),
+            ("no zebra with FIB", base().no_zebra(true), false),
+            (
+                "no zebra with BFD",
+                base()
+                    .neighbor(peer().bfd())
+                    .fib_install(false)
+                    .no_zebra(true),
+                false,
+            ),
             (
                 "duplicate prefix",
                 base()

@@ -38,6 +38,9 @@
 //!   `bgp graceful-restart` instead, so graceful restart is on for every session of an
 //!   instance as soon as one neighbour asks for it (the others would be helpers anyway).
 //! - `bgpd -C` (dry run) exits 0 even when lines fail; errors show up as `[EC ...]` log lines.
+//! - With [`BgpConfig::no_zebra`] only bgpd runs (`bgpd -Z`). Without zebra it knows no
+//!   interfaces or connected routes and treats every next hop as reachable, so received routes
+//!   are still selected and re-advertised (nothing reaches the kernel, no BFD).
 
 use std::net::IpAddr;
 use std::process::Command;
@@ -170,22 +173,32 @@ impl Frr {
     }
 
     fn spawn(&mut self) -> Result<()> {
-        let (fib_install, bfd) = {
+        let (fib_install, bfd, no_zebra) = {
             let config = self.instance.config();
-            (config.fib_install, config.neighbors.iter().any(|n| n.bfd))
+            (
+                config.fib_install,
+                config.neighbors.iter().any(|n| n.bfd),
+                config.no_zebra,
+            )
         };
         // Sockets left by killed daemons (restart) would make the waits below pass too early.
         for stale in ["zserv.api", &format!("vty/{}/bfdd.vty", self.name)] {
             let _ = std::fs::remove_file(self.instance.file(stale));
         }
-        self.spawn_daemon("zebra", &[])?;
-        self.wait_file("zserv.api")?;
+        if !no_zebra {
+            self.spawn_daemon("zebra", &[])?;
+            self.wait_file("zserv.api")?;
+        }
         if bfd {
             let ctl = self.path("bfdd.sock");
             self.spawn_daemon("bfdd", &["--bfdctl", &ctl])?;
             self.wait_file(&format!("vty/{}/bfdd.vty", self.name))?;
         }
-        let extra: &[&str] = if fib_install { &[] } else { &["-n"] };
+        let extra: &[&str] = match (no_zebra, fib_install) {
+            (true, _) => &["-Z"],
+            (false, true) => &[],
+            (false, false) => &["-n"],
+        };
         self.spawn_daemon("bgpd", extra)?;
         poll_until("FRR bgpd to answer", START_TIMEOUT, || {
             self.check_running()?;

@@ -37,7 +37,8 @@
 //! - [`netns`] and [`link`]: namespaces, sysctls, `lo` addresses, threads inside a namespace,
 //!   veths, bridges, link down/up.
 //! - [`config`]: one [`BgpConfig`] (neighbours, timers, MD5, multihop, graceful restart, BFD,
-//!   announcements with communities/LOCAL_PREF/MED) that each daemon renders in its own syntax.
+//!   what is advertised to whom, announcements with communities/LOCAL_PREF/MED) that each
+//!   daemon renders in its own syntax.
 //! - [`daemon`]: the [`BgpDaemon`] / [`BgpDaemonExt`] interface shared by [`Bird`], [`Frr`] and
 //!   [`Gobgp`]: session state, routes as [`RouteView`]s, announce/withdraw at run time, waits,
 //!   pause/resume/kill/restart.
@@ -66,7 +67,7 @@ pub mod topology;
 pub mod wait;
 
 pub use bird::Bird;
-pub use config::{Announcement, BgpConfig, Neighbor};
+pub use config::{Advertise, Announcement, BgpConfig, Neighbor};
 pub use daemon::{BgpDaemon, BgpDaemonExt};
 pub use error::{Error, Result};
 pub use frr::Frr;
@@ -81,8 +82,8 @@ pub use wait::{poll_until, Poll};
 /// Everything a test usually needs, including the daemon traits.
 pub mod prelude {
     pub use crate::{
-        learned, paths_to, Announcement, BgpConfig, BgpDaemon, BgpDaemonExt, Bird, Bridge, Frr,
-        Gobgp, Iface, Lan, Neighbor, Netns, Node, Origin, Pair, RouteView, SessionState, Topology,
-        VethPair,
+        learned, paths_to, Advertise, Announcement, BgpConfig, BgpDaemon, BgpDaemonExt, Bird,
+        Bridge, Frr, Gobgp, Iface, Lan, Neighbor, Netns, Node, Origin, Pair, RouteView,
+        SessionState, Topology, VethPair,
     };
 }

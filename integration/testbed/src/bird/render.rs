@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use ipnet::IpNet;
 
-use crate::config::{Announcement, BgpConfig, Neighbor};
+use crate::config::{Advertise, Announcement, BgpConfig, Neighbor};
 use crate::error::{Error, Result};
 
 /// Renders a BIRD 2 configuration.
@@ -48,18 +48,14 @@ pub fn render_config(config: &BgpConfig) -> Result<String> {
             let _ = writeln!(out, "  route {} blackhole;", a.prefix);
         }
         let _ = writeln!(out, "}}");
-        // Attributes are set on export: BIRD does not pass on a MED that was already on the
-        // route (e.g. set in the static protocol) to eBGP peers.
-        let _ = writeln!(out, "filter export_{family} {{");
-        let _ = writeln!(out, "  if source != RTS_STATIC then reject;");
-        for a in &announcements {
-            let attrs = export_attrs(a);
-            if !attrs.is_empty() {
-                let _ = writeln!(out, "  if net = {} then {{{attrs} }}", a.prefix);
-            }
+        render_export_filter(&mut out, family, &announcements, false);
+        if config
+            .neighbors
+            .iter()
+            .any(|n| n.advertise == Advertise::Everything)
+        {
+            render_export_filter(&mut out, family, &announcements, true);
         }
-        let _ = writeln!(out, "  accept;");
-        let _ = writeln!(out, "}}");
     }
     let has_v6_routes = config
         .announcements
@@ -75,6 +71,41 @@ pub fn render_config(config: &BgpConfig) -> Result<String> {
         render_neighbor(&mut out, config, n);
     }
     Ok(out)
+}
+
+/// The export filter of one family: `export_<family>` passes only the announcements,
+/// `export_all_<family>` (with `learned`) BGP routes learned from other neighbours too.
+fn render_export_filter(
+    out: &mut String,
+    family: &str,
+    announcements: &[&Announcement],
+    learned: bool,
+) {
+    let name = if learned { "export_all" } else { "export" };
+    let _ = writeln!(out, "filter {name}_{family} {{");
+    if learned {
+        let _ = writeln!(out, "  if source = RTS_BGP then accept;");
+    }
+    // Attributes are set on export: BIRD does not pass on a MED that was already on the
+    // route (e.g. set in the static protocol) to eBGP peers.
+    let _ = writeln!(out, "  if source != RTS_STATIC then reject;");
+    for a in announcements {
+        let attrs = export_attrs(a);
+        if !attrs.is_empty() {
+            let _ = writeln!(out, "  if net = {} then {{{attrs} }}", a.prefix);
+        }
+    }
+    let _ = writeln!(out, "  accept;");
+    let _ = writeln!(out, "}}");
+}
+
+/// The channel's `export` clause for a neighbour.
+fn export_clause(n: &Neighbor, family: &str) -> String {
+    match n.advertise {
+        Advertise::Usual => format!("export filter export_{family};"),
+        Advertise::Everything => format!("export filter export_all_{family};"),
+        Advertise::Nothing => "export none;".to_owned(),
+    }
 }
 
 /// Filter statements setting an announcement's attributes.
@@ -137,17 +168,16 @@ fn render_neighbor(out: &mut String, config: &BgpConfig, n: &Neighbor) {
         let _ = writeln!(out, "  bfd on;");
     }
     if n.ipv4 {
-        let _ = writeln!(out, "  ipv4 {{ import all; export filter export_ipv4; }};");
+        let export = export_clause(n, "ipv4");
+        let _ = writeln!(out, "  ipv4 {{ import all; {export} }};");
     }
     if n.ipv6 {
         let next_hop = n
             .ipv6_next_hop
             .map(|nh| format!(" next hop address {nh};"))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  ipv6 {{ import all; export filter export_ipv6;{next_hop} }};"
-        );
+        let export = export_clause(n, "ipv6");
+        let _ = writeln!(out, "  ipv6 {{ import all; {export}{next_hop} }};");
     }
     let _ = writeln!(out, "}}");
 }

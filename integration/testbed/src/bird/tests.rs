@@ -1,7 +1,7 @@
 //! Unit tests for BIRD config rendering and output parsing, on text captured from BIRD 2.0.12.
 
 use super::*;
-use crate::config::Neighbor;
+use crate::config::{Advertise, Neighbor};
 use crate::route::Origin;
 use std::net::Ipv4Addr;
 
@@ -224,4 +224,43 @@ fn ipv6_routes_over_ipv4_need_a_next_hop() {
     assert!(matches!(render_config(&config), Err(Error::Config(_))));
     config.announcements.retain(|a| a.prefix.addr().is_ipv4());
     assert!(render_config(&config).is_ok());
+}
+
+#[test]
+fn advertise_choices_pick_the_export_clause() {
+    let config = BgpConfig::new(65000, Ipv4Addr::new(198, 18, 0, 1))
+        .neighbor(Neighbor::new(ip("198.18.0.2"), 65002).advertise(Advertise::Everything))
+        .neighbor(Neighbor::new(ip("198.18.0.3"), 65003).advertise(Advertise::Nothing))
+        .neighbor(Neighbor::new(ip("198.18.0.4"), 65004));
+    let text = render_config(&config).unwrap();
+    let protocol = |name: &str| {
+        let body = text
+            .split(&format!("protocol bgp {name} {{"))
+            .nth(1)
+            .unwrap();
+        body.split("\n}").next().unwrap().to_owned()
+    };
+    let cases = [
+        (
+            "peer_198_18_0_2",
+            "ipv4 { import all; export filter export_all_ipv4; };",
+        ),
+        ("peer_198_18_0_3", "ipv4 { import all; export none; };"),
+        (
+            "peer_198_18_0_4",
+            "ipv4 { import all; export filter export_ipv4; };",
+        ),
+    ];
+    for (name, line) in cases {
+        assert!(
+            protocol(name).contains(line),
+            "{name}: missing {line:?} in\n{text}"
+        );
+    }
+    assert!(text.contains(
+        "filter export_all_ipv4 {\n  if source = RTS_BGP then accept;\n  if source != RTS_STATIC then reject;\n  accept;\n}"
+    ));
+    // Without a neighbour that needs it, the learned-routes filter is left out.
+    let usual = render_config(&sample_config()).unwrap();
+    assert!(!usual.contains("export_all_"));
 }

@@ -5,8 +5,11 @@ use std::fmt::Write as _;
 
 use ipnet::IpNet;
 
-use crate::config::{identifier, Announcement, BgpConfig, Neighbor};
+use crate::config::{identifier, Advertise, Announcement, BgpConfig, Neighbor};
 use crate::route::family_name as afi;
+
+/// The outbound route-map of neighbours that are sent nothing ([`Advertise::Nothing`]).
+const ADVERTISE_NOTHING: &str = "FLB-ADVERTISE-NOTHING";
 
 /// The route-map carrying an announcement's attributes.
 fn route_map_name(prefix: IpNet) -> String {
@@ -78,6 +81,14 @@ pub fn render_bgpd(name: &str, config: &BgpConfig) -> String {
             let _ = writeln!(out, "exit");
         }
     }
+    if config
+        .neighbors
+        .iter()
+        .any(|n| n.advertise == Advertise::Nothing)
+    {
+        let _ = writeln!(out, "route-map {ADVERTISE_NOTHING} deny 10");
+        let _ = writeln!(out, "exit");
+    }
     let _ = writeln!(out, "router bgp {}", config.local_as);
     let _ = writeln!(out, " bgp router-id {}", config.router_id);
     let _ = writeln!(out, " no bgp ebgp-requires-policy");
@@ -110,6 +121,13 @@ pub fn render_bgpd(name: &str, config: &BgpConfig) -> String {
                 continue;
             }
             let _ = writeln!(out, "  neighbor {} activate", n.address);
+            if n.advertise == Advertise::Nothing {
+                let _ = writeln!(
+                    out,
+                    "  neighbor {} route-map {ADVERTISE_NOTHING} out",
+                    n.address
+                );
+            }
             if !v4 && n.ipv6_next_hop.is_some() {
                 let _ = writeln!(
                     out,

@@ -1,7 +1,7 @@
 //! Unit tests for FRR config rendering and JSON parsing, on output captured from FRR 8.4.4.
 
 use super::*;
-use crate::config::Neighbor;
+use crate::config::{Advertise, Neighbor};
 use crate::route::Origin;
 use std::net::Ipv4Addr;
 
@@ -179,4 +179,26 @@ fn bgpd_config_renders_every_knob() {
     for line in expected {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
+}
+
+#[test]
+fn advertise_nothing_gets_a_deny_all_route_map_per_family() {
+    let config = BgpConfig::new(65000, Ipv4Addr::new(198, 18, 0, 1))
+        .neighbor(
+            Neighbor::new(ip("198.18.0.3"), 65003)
+                .ipv6()
+                .advertise(Advertise::Nothing),
+        )
+        .neighbor(Neighbor::new(ip("198.18.0.2"), 65002).advertise(Advertise::Everything));
+    let text = render_bgpd("x", &config);
+    let expected = [
+        "route-map FLB-ADVERTISE-NOTHING deny 10\nexit",
+        " address-family ipv4 unicast\n  maximum-paths 16\n  maximum-paths ibgp 16\n  neighbor 198.18.0.3 activate\n  neighbor 198.18.0.3 route-map FLB-ADVERTISE-NOTHING out\n  neighbor 198.18.0.2 activate\n exit-address-family",
+        " address-family ipv6 unicast\n  maximum-paths 16\n  maximum-paths ibgp 16\n  neighbor 198.18.0.3 activate\n  neighbor 198.18.0.3 route-map FLB-ADVERTISE-NOTHING out\n exit-address-family",
+    ];
+    for line in expected {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    let usual = render_bgpd("x", &BgpConfig::new(65000, Ipv4Addr::LOCALHOST));
+    assert!(!usual.contains("FLB-ADVERTISE-NOTHING"));
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::config::{Announcement, BgpConfig, Neighbor};
+use crate::config::{Advertise, Announcement, BgpConfig, Neighbor};
 use crate::error::{Error, Result};
 use crate::route::family_name as family;
 
@@ -52,6 +52,10 @@ pub fn rib_add_args(a: &Announcement, default_v6_next_hop: Option<IpAddr>) -> Ve
     args
 }
 
+/// The neighbour set and export policy of neighbours that are sent nothing
+/// ([`Advertise::Nothing`]).
+const ADVERTISE_NOTHING: &str = "flb-advertise-nothing";
+
 /// A TOML basic string.
 pub(crate) fn toml_str(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -86,6 +90,17 @@ pub fn render_config(config: &BgpConfig) -> Result<String> {
         let _ = writeln!(out, "[global.use-multiple-paths.config]");
         let _ = writeln!(out, "  enabled = true");
     }
+    let silent: Vec<String> = config
+        .neighbors
+        .iter()
+        .filter(|n| n.advertise == Advertise::Nothing)
+        .map(|n| toml_str(&n.address.to_string()))
+        .collect();
+    if !silent.is_empty() {
+        let _ = writeln!(out, "[global.apply-policy.config]");
+        let _ = writeln!(out, "  export-policy-list = [\"{ADVERTISE_NOTHING}\"]");
+        let _ = writeln!(out, "  default-export-policy = \"accept-route\"");
+    }
     for n in &config.neighbors {
         if n.bfd {
             return Err(Error::Unsupported {
@@ -95,7 +110,31 @@ pub fn render_config(config: &BgpConfig) -> Result<String> {
         }
         render_neighbor(&mut out, config.local_as, n);
     }
+    if !silent.is_empty() {
+        render_advertise_nothing(&mut out, &silent);
+    }
     Ok(out)
+}
+
+/// The neighbour set and export policy rejecting every route towards the neighbours whose
+/// (quoted) addresses are `silent`. In an export policy GoBGP matches a neighbour set against
+/// the neighbour the route is sent to.
+fn render_advertise_nothing(out: &mut String, silent: &[String]) {
+    let _ = writeln!(out, "\n[[defined-sets.neighbor-sets]]");
+    let _ = writeln!(out, "  neighbor-set-name = \"{ADVERTISE_NOTHING}\"");
+    let _ = writeln!(out, "  neighbor-info-list = [{}]", silent.join(", "));
+    let _ = writeln!(out, "\n[[policy-definitions]]");
+    let _ = writeln!(out, "  name = \"{ADVERTISE_NOTHING}\"");
+    let _ = writeln!(out, "  [[policy-definitions.statements]]");
+    let _ = writeln!(out, "    name = \"{ADVERTISE_NOTHING}\"");
+    let _ = writeln!(
+        out,
+        "    [policy-definitions.statements.conditions.match-neighbor-set]"
+    );
+    let _ = writeln!(out, "      neighbor-set = \"{ADVERTISE_NOTHING}\"");
+    let _ = writeln!(out, "      match-set-options = \"any\"");
+    let _ = writeln!(out, "    [policy-definitions.statements.actions]");
+    let _ = writeln!(out, "      route-disposition = \"reject-route\"");
 }
 
 fn render_neighbor(out: &mut String, local_as: u32, n: &Neighbor) {

@@ -1,7 +1,7 @@
 //! Unit tests for GoBGP config rendering and JSON parsing, on output captured from GoBGP 3.10.
 
 use super::*;
-use crate::config::Neighbor;
+use crate::config::{Advertise, Neighbor};
 use crate::route::Origin;
 use std::net::Ipv4Addr;
 
@@ -191,4 +191,24 @@ fn toml_strings_are_escaped() {
     for (input, want) in cases {
         assert_eq!(toml_str(input), want);
     }
+}
+
+#[test]
+fn advertise_nothing_becomes_a_global_export_policy() {
+    let config = BgpConfig::new(65000, Ipv4Addr::new(198, 18, 0, 1))
+        .neighbor(Neighbor::new(ip("198.18.0.3"), 65003).advertise(Advertise::Nothing))
+        .neighbor(Neighbor::new(ip("198.18.0.4"), 65004).advertise(Advertise::Nothing))
+        .neighbor(Neighbor::new(ip("198.18.0.2"), 65002).advertise(Advertise::Everything));
+    let text = render_config(&config).unwrap();
+    let expected = [
+        "[global.apply-policy.config]\n  export-policy-list = [\"flb-advertise-nothing\"]\n  default-export-policy = \"accept-route\"",
+        "[[defined-sets.neighbor-sets]]\n  neighbor-set-name = \"flb-advertise-nothing\"\n  neighbor-info-list = [\"198.18.0.3\", \"198.18.0.4\"]",
+        "[policy-definitions.statements.conditions.match-neighbor-set]\n      neighbor-set = \"flb-advertise-nothing\"\n      match-set-options = \"any\"",
+        "route-disposition = \"reject-route\"",
+    ];
+    for line in expected {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    let usual = render_config(&BgpConfig::new(65000, Ipv4Addr::LOCALHOST)).unwrap();
+    assert!(!usual.contains("apply-policy"));
 }

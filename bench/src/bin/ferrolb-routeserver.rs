@@ -1,0 +1,41 @@
+//! FerroLB's BGP route server as a process of its own: the device under test of `bgp-bench`,
+//! measured (time, peak memory) exactly like the BIRD, FRR and GoBGP processes.
+//!
+//! It listens on `--router-id` port 179, waits for its (passive) neighbours and runs until
+//! SIGTERM or SIGINT. The tokio runtime is the default multi-threaded one, one worker per core,
+//! as a FerroLB daemon runs.
+
+use std::io::IsTerminal;
+
+use anyhow::Context;
+use clap::Parser;
+use ferrolb_bench::routeserver::RouteServerConfig;
+use tokio::signal::unix::{signal, SignalKind};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let config = RouteServerConfig::parse();
+    let mut terminate = signal(SignalKind::terminate()).context("watching SIGTERM")?;
+    let instance = config.start().await.context("starting the route server")?;
+    tracing::info!(
+        asn = config.asn,
+        router_id = %config.router_id,
+        neighbors = config.neighbors.len(),
+        transparent = config.transparent,
+        "route server running"
+    );
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutting down");
+    instance.shutdown().await.context("shutting down")?;
+    Ok(())
+}

@@ -1,9 +1,13 @@
 //! `ferrolb-controller`: allocates load-balancer IPs to Kubernetes Services.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::Parser;
+use ferrolb_controller::{ControllerConfig, LeaseSettings, Metrics, CONTROLLER_NAME};
 use ferrolb_daemon::{AdminAddr, Daemon, DaemonArgs};
+use kube::config::{KubeConfigOptions, Kubeconfig};
 
 /// Admin server address unless `--admin-listen` says otherwise.
 const DEFAULT_ADMIN_LISTEN: SocketAddr =
@@ -15,6 +19,84 @@ const DEFAULT_ADMIN_LISTEN: SocketAddr =
 struct Cli {
     #[command(flatten)]
     daemon: DaemonArgs,
+
+    /// Kubeconfig file. Without it: $KUBECONFIG, ~/.kube/config, then the
+    /// in-cluster service account.
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
+
+    /// FerroLB's namespace, holding the IPAddressPools and the leader Lease.
+    #[arg(long, env = "FERROLB_NAMESPACE", default_value = "ferrolb-system")]
+    namespace: String,
+
+    /// This replica's name in the leader Lease and in Events (default: the
+    /// host name, which is the pod name in a cluster).
+    #[arg(long, env = "FERROLB_IDENTITY")]
+    identity: Option<String>,
+
+    /// Field manager of every write; also the User-Agent's product name.
+    #[arg(long, default_value = CONTROLLER_NAME)]
+    field_manager: String,
+
+    /// Handle only Services with this spec.loadBalancerClass. Without it,
+    /// only Services that have no class are handled.
+    #[arg(long, env = "FERROLB_LB_CLASS")]
+    lb_class: Option<String>,
+
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = CONTROLLER_NAME)]
+    lease_name: String,
+
+    /// How long a leader's Lease lasts without renewal.
+    #[arg(long, default_value = "15s")]
+    lease_duration: ferrolb_api::Duration,
+
+    /// A leader that could not renew for this long stops (shorter than
+    /// --lease-duration).
+    #[arg(long, default_value = "10s")]
+    renew_deadline: ferrolb_api::Duration,
+
+    /// Time between attempts to acquire or renew the Lease.
+    #[arg(long, default_value = "2s")]
+    retry_period: ferrolb_api::Duration,
+
+    /// How often pool statuses and metrics are brought up to date.
+    #[arg(long, default_value = "1s")]
+    pool_status_interval: ferrolb_api::Duration,
+}
+
+/// The host name, else a name unique to this process.
+fn default_identity() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| format!("{CONTROLLER_NAME}-{}", std::process::id()))
+}
+
+async fn kube_client(cli: &Cli) -> anyhow::Result<kube::Client> {
+    let mut config = match &cli.kubeconfig {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path)
+                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .with_context(|| format!("using kubeconfig {}", path.display()))?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("finding a Kubernetes configuration")?,
+    };
+    // Writes without a field manager (Events) are attributed to the
+    // User-Agent's product name.
+    let agent = format!("{}/{}", cli.field_manager, env!("CARGO_PKG_VERSION"));
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_str(&agent)
+            .context("--field-manager is not a valid header value")?,
+    ));
+    kube::Client::try_from(config).context("creating the Kubernetes client")
 }
 
 #[tokio::main]
@@ -24,8 +106,36 @@ async fn main() -> anyhow::Result<()> {
         .default_admin_listen(AdminAddr::Tcp(DEFAULT_ADMIN_LISTEN))
         .start(&cli.daemon)
         .await?;
-    daemon.readiness().set_ready();
-    daemon.shutdown().wait().await;
+    let client = kube_client(&cli).await?;
+    let config = ControllerConfig {
+        namespace: cli.namespace.clone(),
+        identity: cli.identity.clone().unwrap_or_else(default_identity),
+        field_manager: cli.field_manager.clone(),
+        load_balancer_class: cli.lb_class.clone(),
+        lease: LeaseSettings {
+            name: cli.lease_name.clone(),
+            duration: cli.lease_duration.as_std(),
+            renew_deadline: cli.renew_deadline.as_std(),
+            retry_period: cli.retry_period.as_std(),
+        },
+        pool_status_interval: cli.pool_status_interval.as_std(),
+    };
+    tracing::info!(
+        identity = %config.identity,
+        namespace = %config.namespace,
+        class = ?config.load_balancer_class,
+        "controller configured"
+    );
+    let metrics = Metrics::register(daemon.metrics());
+    let shutdown = daemon.shutdown().clone();
+    ferrolb_controller::run(
+        client,
+        config,
+        metrics,
+        daemon.readiness().clone(),
+        async move { shutdown.wait().await },
+    )
+    .await?;
     daemon.finish().await?;
     Ok(())
 }

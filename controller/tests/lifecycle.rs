@@ -1,29 +1,102 @@
-//! `ferrolb-controller` as a process: admin endpoints, logs, signals, exit status.
+//! `ferrolb-controller` as a process: admin endpoints, logs, signals, exit
+//! status, and allocation through a kubeconfig.
 
+mod common;
+
+use std::time::Duration;
+
+use common::Cluster;
 use ferrolb_daemon::testing::{
-    check_admin_bind_failure, check_json_logs, check_lifecycle, DaemonUnderTest,
+    check_admin_bind_failure, check_json_logs, check_lifecycle, wait_ready, DaemonUnderTest,
+    TempDir,
 };
+use serde_json::json;
 
-fn controller() -> DaemonUnderTest<'static> {
+/// The binary pointed at `cluster` through a kubeconfig in `dir`.
+fn controller(cluster: &Cluster, dir: &TempDir) -> DaemonUnderTest<'static> {
+    let kubeconfig = dir.path().join("kubeconfig");
+    cluster.server.write_kubeconfig(&kubeconfig).unwrap();
     DaemonUnderTest {
         bin: env!("CARGO_BIN_EXE_ferrolb-controller"),
         program: "ferrolb-controller",
         version: env!("CARGO_PKG_VERSION"),
-        args: Vec::new(),
+        args: [
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--namespace",
+            common::NAMESPACE,
+            "--identity",
+            "process",
+            "--lease-duration",
+            "2s",
+            "--renew-deadline",
+            "1s",
+            "--retry-period",
+            "200ms",
+        ]
+        .map(String::from)
+        .to_vec(),
     }
 }
 
 #[tokio::test]
 async fn serves_admin_endpoints_and_exits_0_on_sigterm() {
-    check_lifecycle(&controller(), "127.0.0.1:0").await;
+    let cluster = Cluster::start().await;
+    let dir = TempDir::new("controller");
+    check_lifecycle(&controller(&cluster, &dir), "127.0.0.1:0").await;
+    // It led, and handed the Lease back on the way out.
+    let lease: k8s_openapi::api::coordination::v1::Lease =
+        kube::Api::namespaced(cluster.client(), common::NAMESPACE)
+            .get("ferrolb-controller")
+            .await
+            .unwrap();
+    assert_eq!(lease.spec.unwrap().holder_identity, None);
 }
 
 #[tokio::test]
 async fn json_log_format_prints_only_json() {
-    check_json_logs(&controller()).await;
+    let cluster = Cluster::start().await;
+    let dir = TempDir::new("controller");
+    check_json_logs(&controller(&cluster, &dir)).await;
 }
 
 #[tokio::test]
 async fn busy_admin_port_fails_start() {
-    check_admin_bind_failure(&controller()).await;
+    let cluster = Cluster::start().await;
+    let dir = TempDir::new("controller");
+    check_admin_bind_failure(&controller(&cluster, &dir)).await;
+}
+
+#[tokio::test]
+async fn allocates_as_a_process() {
+    let cluster = Cluster::start().await;
+    cluster.pool("p", "addresses: [192.0.2.0/30]").await;
+    let dir = TempDir::new("controller");
+    let mut child = controller(&cluster, &dir).spawn("127.0.0.1:0", &[]);
+    let addr = child.admin_addr().await;
+    wait_ready(&addr).await;
+    cluster.service("web", json!({})).await;
+    cluster.wait_ips_are("web", &["192.0.2.0"]).await;
+    common::eventually("the annotation", || async {
+        cluster.recorded_pool("web").await.as_deref() == Some("p")
+    })
+    .await;
+    // Writes carry the default field manager.
+    assert!(
+        cluster.writes_by(
+            &ferrolb_fake_apiserver::ResourceRef::core("services"),
+            "ferrolb-controller"
+        ) >= 2
+    );
+    let metrics = ferrolb_daemon::testing::get(&addr, "/metrics")
+        .await
+        .unwrap()
+        .body;
+    assert!(
+        metrics.contains("ferrolb_controller_leader 1\n"),
+        "{metrics}"
+    );
+    child.signal(libc::SIGTERM);
+    let status = child.wait_exit(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(0), "{}", child.transcript());
 }

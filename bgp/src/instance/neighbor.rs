@@ -103,6 +103,14 @@ impl Neighbor {
         export
     }
 
+    /// True when the export policy lets `prefix` go to this neighbour.
+    pub fn exports(&self, prefix: &IpNet) -> bool {
+        self.export
+            .prefix_list
+            .as_ref()
+            .is_none_or(|l| l.permits(prefix))
+    }
+
     pub fn cancel_restart_timer(&mut self) {
         if let Some(t) = self.restart_timer.take() {
             t.abort();

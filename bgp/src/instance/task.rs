@@ -511,13 +511,12 @@ impl Task {
             if n.session.is_none() {
                 continue;
             }
-            let permitted = |p: &IpNet| n.export.prefix_list.as_ref().is_none_or(|l| l.permits(p));
             let routes: Vec<(IpNet, &LocalRoute)> = announce
                 .iter()
-                .filter(|p| permitted(p))
+                .filter(|p| n.exports(p))
                 .filter_map(|p| self.local.get(p).map(|r| (*p, r)))
                 .collect();
-            let withdrawn: Vec<IpNet> = withdraw.iter().copied().filter(|p| permitted(p)).collect();
+            let withdrawn: Vec<IpNet> = withdraw.iter().copied().filter(|p| n.exports(p)).collect();
             n.send(&OutboundBatch::default(), &routes, &withdrawn);
         }
     }
@@ -537,7 +536,7 @@ fn exportable<'a>(
 ) -> Vec<(IpNet, &'a LocalRoute)> {
     local
         .iter()
-        .filter(|(p, _)| n.export.prefix_list.as_ref().is_none_or(|l| l.permits(p)))
+        .filter(|(p, _)| n.exports(p))
         .map(|(p, r)| (*p, r))
         .collect()
 }

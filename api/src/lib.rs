@@ -18,6 +18,7 @@ pub mod annotations;
 pub mod community;
 pub mod crd;
 pub mod duration;
+pub mod kubeconfig;
 pub mod router_config;
 mod serde_str;
 pub mod validate;

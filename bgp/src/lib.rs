@@ -20,5 +20,5 @@ pub mod types;
 pub use attribute::{
     AsPath, AsSegment, Community, LargeCommunity, NextHop, Origin, PathAttributes,
 };
-pub use message::{Capability, Message, Notification, Open, Update};
+pub use message::{Capability, IgnoredRouteRefresh, Message, Notification, Open, Update};
 pub use types::{AddressFamily, Afi, Asn, RouterId};

@@ -159,6 +159,10 @@ fn ours(msg: &Message, opts: CodecOptions) -> Essentials {
         Message::RouteRefresh(f) => Essentials::RouteRefresh {
             family: format!("{f:?}"),
         },
+        // `decode_frame` never returns it; kept distinct from any request.
+        Message::RouteRefreshIgnored(m) => Essentials::RouteRefresh {
+            family: format!("ignored {m:?}"),
+        },
     }
 }
 

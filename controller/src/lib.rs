@@ -6,6 +6,7 @@
 //! - [`leader`]: leader election on a `coordination.k8s.io/v1` Lease, so
 //!   that of several replicas exactly one writes;
 //! - [`metrics`]: the controller's Prometheus metrics;
+//! - [`webhook`]: the validating admission webhook and its certificate;
 //! - [`run`]: all of it together, as the `ferrolb-controller` binary runs it.
 #![warn(missing_docs)]
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
+pub mod webhook;
 
 use std::future::Future;
 

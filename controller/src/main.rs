@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
+use ferrolb_controller::webhook::{self, certs::service_dns_names, Endpoint, WebhookSettings};
 use ferrolb_controller::{ControllerConfig, LeaseSettings, Metrics, CONTROLLER_NAME};
 use ferrolb_daemon::{AdminAddr, Daemon, DaemonArgs};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 
 /// Admin server address unless `--admin-listen` says otherwise.
 const DEFAULT_ADMIN_LISTEN: SocketAddr =
@@ -63,6 +63,78 @@ struct Cli {
     /// How often pool statuses and metrics are brought up to date.
     #[arg(long, default_value = "1s")]
     pool_status_interval: ferrolb_api::Duration,
+
+    #[command(flatten)]
+    webhook: WebhookArgs,
+}
+
+/// The validating admission webhook.
+#[derive(Debug, clap::Args)]
+struct WebhookArgs {
+    /// Do not serve or register the admission webhook.
+    #[arg(long)]
+    no_webhook: bool,
+
+    /// Address the webhook's HTTPS server listens on.
+    #[arg(long, default_value = "0.0.0.0:9443")]
+    webhook_listen: SocketAddr,
+
+    /// The Service in front of the webhook (in --namespace).
+    #[arg(long, default_value = "ferrolb-webhook")]
+    webhook_service: String,
+
+    /// Port of that Service.
+    #[arg(long, default_value_t = 443)]
+    webhook_service_port: u16,
+
+    /// Register this HTTPS URL instead of the Service (a controller running
+    /// outside the cluster); its host goes into the certificate.
+    #[arg(long, value_name = "URL")]
+    webhook_url: Option<String>,
+
+    /// Secret holding the webhook's CA and serving certificate.
+    #[arg(long, default_value = "ferrolb-webhook-cert")]
+    webhook_secret: String,
+
+    /// Name of the ValidatingWebhookConfiguration.
+    #[arg(long, default_value = "ferrolb-validating-webhook")]
+    webhook_configuration: String,
+}
+
+impl WebhookArgs {
+    fn settings(&self, namespace: &str, field_manager: &str) -> anyhow::Result<WebhookSettings> {
+        let (endpoint, dns_names) = match &self.webhook_url {
+            Some(url) => {
+                let uri: http::Uri = url
+                    .parse()
+                    .with_context(|| format!("--webhook-url {url:?} is not a URL"))?;
+                let host = uri
+                    .host()
+                    .with_context(|| format!("--webhook-url {url:?} has no host"))?
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned();
+                (Endpoint::Url(url.clone()), vec![host])
+            }
+            None => (
+                Endpoint::Service {
+                    namespace: namespace.to_owned(),
+                    name: self.webhook_service.clone(),
+                    port: i32::from(self.webhook_service_port),
+                },
+                service_dns_names(namespace, &self.webhook_service),
+            ),
+        };
+        Ok(WebhookSettings {
+            listen: self.webhook_listen,
+            namespace: namespace.to_owned(),
+            endpoint,
+            dns_names,
+            secret: self.webhook_secret.clone(),
+            configuration: self.webhook_configuration.clone(),
+            field_manager: field_manager.to_owned(),
+        })
+    }
 }
 
 /// The host name, else a name unique to this process.
@@ -76,18 +148,7 @@ fn default_identity() -> String {
 }
 
 async fn kube_client(cli: &Cli) -> anyhow::Result<kube::Client> {
-    let mut config = match &cli.kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .with_context(|| format!("using kubeconfig {}", path.display()))?
-        }
-        None => kube::Config::infer()
-            .await
-            .context("finding a Kubernetes configuration")?,
-    };
+    let mut config = ferrolb_api::kubeconfig::client_config(cli.kubeconfig.as_deref()).await?;
     // Writes without a field manager (Events) are attributed to the
     // User-Agent's product name.
     let agent = format!("{}/{}", cli.field_manager, env!("CARGO_PKG_VERSION"));
@@ -126,16 +187,35 @@ async fn main() -> anyhow::Result<()> {
         class = ?config.load_balancer_class,
         "controller configured"
     );
+    let webhook_settings = (!cli.webhook.no_webhook)
+        .then(|| {
+            cli.webhook
+                .settings(&config.namespace, &config.field_manager)
+        })
+        .transpose()?;
     let metrics = Metrics::register(daemon.metrics());
     let shutdown = daemon.shutdown().clone();
-    ferrolb_controller::run(
-        client,
+    let controller = ferrolb_controller::run(
+        client.clone(),
         config,
         metrics,
         daemon.readiness().clone(),
         async move { shutdown.wait().await },
-    )
-    .await?;
+    );
+    let admission = async {
+        match webhook_settings {
+            Some(settings) => {
+                let shutdown = daemon.shutdown().clone();
+                webhook::run(client, settings, async move { shutdown.wait().await }).await
+            }
+            None => Ok(()),
+        }
+    };
+    // The webhook serves until shutdown; if it cannot start, the replica
+    // must not pretend to be healthy.
+    let (controlled, admitted) = tokio::join!(controller, admission);
+    controlled?;
+    admitted?;
     daemon.finish().await?;
     Ok(())
 }

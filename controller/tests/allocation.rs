@@ -371,3 +371,30 @@ async fn namespace_labels_select_pools() {
         Some("gold")
     );
 }
+
+#[tokio::test]
+async fn invalid_and_overlapping_pools_get_a_warning_event() {
+    let cluster = Cluster::start().await;
+    // Stored before any webhook could refuse them (e.g. with --no-webhook).
+    cluster.pool("a", "addresses: [10.0.0.0/28]").await;
+    cluster.pool("b", "addresses: [10.0.0.8/29]").await;
+    let _ctrl = Replica::start(&cluster, "ctrl");
+    let note = cluster
+        .wait_event(&format!("{}/b", common::NAMESPACE), "InvalidPool")
+        .await;
+    assert_eq!(
+        note,
+        "spec.addresses[0]: 10.0.0.8/29 overlaps 10.0.0.0/28 (spec.addresses[0] of IPAddressPool \"a\")"
+    );
+    // The pool that came first is fine and says nothing.
+    assert!(cluster
+        .events(&format!("{}/a", common::NAMESPACE))
+        .await
+        .is_empty());
+    // A pool with host bits set gets its own Event.
+    cluster.pool("c", "addresses: [10.1.0.1/24]").await;
+    let note = cluster
+        .wait_event(&format!("{}/c", common::NAMESPACE), "InvalidPool")
+        .await;
+    assert!(note.contains("host bits"), "{note}");
+}

@@ -12,10 +12,16 @@ use ferrolb_daemon::testing::{
 };
 use serde_json::json;
 
-/// The binary pointed at `cluster` through a kubeconfig in `dir`.
+/// The binary pointed at `cluster` through a kubeconfig in `dir`, serving
+/// its admission webhook on a free loopback port.
 fn controller(cluster: &Cluster, dir: &TempDir) -> DaemonUnderTest<'static> {
     let kubeconfig = dir.path().join("kubeconfig");
     cluster.server.write_kubeconfig(&kubeconfig).unwrap();
+    let webhook_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     DaemonUnderTest {
         bin: env!("CARGO_BIN_EXE_ferrolb-controller"),
         program: "ferrolb-controller",
@@ -33,6 +39,10 @@ fn controller(cluster: &Cluster, dir: &TempDir) -> DaemonUnderTest<'static> {
             "1s",
             "--retry-period",
             "200ms",
+            "--webhook-listen",
+            &format!("127.0.0.1:{webhook_port}"),
+            "--webhook-url",
+            &format!("https://127.0.0.1:{webhook_port}/validate"),
         ]
         .map(String::from)
         .to_vec(),
@@ -96,6 +106,31 @@ async fn allocates_as_a_process() {
         metrics.contains("ferrolb_controller_leader 1\n"),
         "{metrics}"
     );
+    // The process registers its webhook, and the API server then calls it.
+    let configurations: kube::Api<
+        k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration,
+    > = kube::Api::all(cluster.client());
+    common::eventually("the webhook registration", || async {
+        configurations
+            .get_opt("ferrolb-validating-webhook")
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let pools: kube::Api<ferrolb_api::IPAddressPool> =
+        kube::Api::namespaced(cluster.client(), common::NAMESPACE);
+    let pool = serde_json::from_value(json!({
+        "metadata": {"name": "overlap"}, "spec": {"addresses": ["192.0.2.2/31"]}
+    }))
+    .unwrap();
+    match pools.create(&Default::default(), &pool).await {
+        Err(kube::Error::Api(e)) => {
+            assert!(e.message.contains("denied the request"), "{}", e.message);
+            assert!(e.message.contains("IPAddressPool \"p\""), "{}", e.message);
+        }
+        other => panic!("an overlapping pool was not refused: {other:?}"),
+    }
     child.signal(libc::SIGTERM);
     let status = child.wait_exit(Duration::from_secs(10)).await;
     assert_eq!(status.code(), Some(0), "{}", child.transcript());

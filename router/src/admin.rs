@@ -1,6 +1,7 @@
 //! The router's JSON admin API, served next to `/metrics`, `/healthz` and `/readyz` by the
-//! daemon's admin server: `GET /api/v1/peers`, `/api/v1/routes`, `/api/v1/fib` and
-//! `/api/v1/schema` (the JSON schemas of the other three).
+//! daemon's admin server: `GET /api/v1/peers`, `/api/v1/routes`, `/api/v1/fib`,
+//! `/api/v1/loadbalancer` (see [`crate::lb`], also for setting a backend's state) and
+//! `/api/v1/schema` (the JSON schemas of the others).
 //!
 //! The API listens on loopback or a Unix socket by default. Bound anywhere else it requires a
 //! bearer token (`admin.tokenFile`), and whenever a token is configured every `/api/v1` request
@@ -17,10 +18,11 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use ferrolb_bgp::instance::Instance;
 use ferrolb_daemon::AdminAddr;
+use ferrolb_tcplb::LoadBalancer;
 
 use crate::api::{
     FibNextHopView, FibPath, FibResponse, FibRouteView, PeerView, PeersResponse, RoutesResponse,
@@ -30,6 +32,7 @@ use crate::fib::kernel::{KernelState, NextHopKind};
 use crate::fib::netlink::Netlink;
 use crate::fib::Mode;
 use crate::forwarder::{ForwarderHandle, NextHopUse};
+use crate::lb;
 
 /// What the handlers talk to, available once the router has started.
 #[derive(Debug, Clone)]
@@ -38,6 +41,8 @@ pub struct Services {
     pub bgp: Instance,
     /// The forwarding task; `None` when the router has no peer groups.
     pub forwarder: Option<(ForwarderHandle, Netlink, Mode)>,
+    /// The TCP load balancer.
+    pub load_balancer: Arc<LoadBalancer>,
 }
 
 /// Shared state of the admin handlers.
@@ -64,6 +69,11 @@ impl AdminState {
     /// Replaces the token (after a reload).
     pub fn set_token(&self, token: Option<String>) {
         *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
+    /// The load balancer, once the router has started.
+    pub fn load_balancer(&self) -> Option<Arc<LoadBalancer>> {
+        self.services.get().map(|s| s.load_balancer.clone())
     }
 
     fn token(&self) -> Option<String> {
@@ -106,6 +116,11 @@ pub fn routes(state: AdminState) -> Router {
         .route("/api/v1/routes", get(routes_list))
         .route("/api/v1/fib", get(fib))
         .route("/api/v1/schema", get(schema))
+        .route("/api/v1/loadbalancer", get(lb::list))
+        .route(
+            "/api/v1/loadbalancer/frontends/{frontend}/backends/{backend}",
+            put(lb::set_state).post(lb::set_state),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state)
 }
@@ -142,11 +157,16 @@ fn error_body(message: &str) -> BTreeMap<&'static str, String> {
     BTreeMap::from([("error", message.to_owned())])
 }
 
-fn unavailable(message: &str) -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, Json(error_body(message))).into_response()
+/// A JSON error response.
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(error_body(message))).into_response()
 }
 
-fn starting() -> Response {
+fn unavailable(message: &str) -> Response {
+    error(StatusCode::SERVICE_UNAVAILABLE, message)
+}
+
+pub(crate) fn starting() -> Response {
     unavailable("the router is starting")
 }
 

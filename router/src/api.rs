@@ -174,6 +174,14 @@ pub struct FibNextHopView {
     pub group: Option<Vec<u32>>,
 }
 
+/// `GET /api/v1/loadbalancer`: the load balancer's frontends and backends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancerResponse {
+    /// Every frontend, by name.
+    pub frontends: Vec<ferrolb_tcplb::FrontendStatus>,
+}
+
 /// `GET /api/v1/schema`: the JSON schemas of the responses above.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -184,6 +192,8 @@ pub struct SchemaResponse {
     pub routes: schemars::Schema,
     /// Schema of `/api/v1/fib`.
     pub fib: schemars::Schema,
+    /// Schema of `/api/v1/loadbalancer`.
+    pub loadbalancer: schemars::Schema,
 }
 
 impl SchemaResponse {
@@ -193,6 +203,7 @@ impl SchemaResponse {
             peers: schemars::schema_for!(PeersResponse),
             routes: schemars::schema_for!(RoutesResponse),
             fib: schemars::schema_for!(FibResponse),
+            loadbalancer: schemars::schema_for!(LoadBalancerResponse),
         }
     }
 }

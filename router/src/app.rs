@@ -2,6 +2,7 @@
 //! reloaded on SIGHUP and stopped on SIGTERM.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,6 +10,7 @@ use ferrolb_api::router_config::ListenAddress;
 use ferrolb_api::RouterConfig;
 use ferrolb_bgp::instance::Instance;
 use ferrolb_daemon::{AdminAddr, Daemon, DaemonArgs, ReloadSignal};
+use ferrolb_tcplb::LoadBalancer;
 
 use crate::admin::{self, AdminState, Services};
 use crate::api::PeerView;
@@ -16,9 +18,9 @@ use crate::bgp::{self, Passwords};
 use crate::fib::netlink::Netlink;
 use crate::forwarder::{Forwarder, ForwarderHandle, NextHopUse, Settings};
 use crate::import::ImportPolicy;
-use crate::metrics::RouterMetrics;
+use crate::metrics::{self, RouterMetrics};
 use crate::reload::{self, Action};
-use crate::{config, sysctl};
+use crate::{config, lb, sysctl};
 
 /// How often per-peer metrics are refreshed.
 const PEER_METRICS_INTERVAL: Duration = Duration::from_secs(1);
@@ -89,11 +91,12 @@ pub async fn run(
         .await?;
     let mut reload = ReloadSignal::install()?;
     let metrics = RouterMetrics::register(daemon.metrics());
+    let lb_metrics = metrics::register_load_balancer(daemon.metrics());
     let mut router = match Router::start(
         config,
         daemon.admin_addr().clone(),
         &secrets,
-        metrics,
+        (metrics, lb_metrics),
         &state,
     )
     .await
@@ -131,6 +134,7 @@ struct Router {
     admin: AdminAddr,
     bgp: Instance,
     forwarder: Option<ForwarderHandle>,
+    load_balancer: Arc<LoadBalancer>,
     peer_metrics: tokio::task::JoinHandle<()>,
 }
 
@@ -139,7 +143,7 @@ impl Router {
         config: RouterConfig,
         admin: AdminAddr,
         secrets: &Secrets,
-        metrics: RouterMetrics,
+        (metrics, lb_metrics): (RouterMetrics, ferrolb_tcplb::Metrics),
         state: &AdminState,
     ) -> anyhow::Result<Router> {
         for unsupported in unsupported_sections(&config) {
@@ -192,9 +196,11 @@ impl Router {
                 "peer group configured"
             );
         }
+        let load_balancer = lb::start(&config, lb_metrics)?;
         state.set_services(Services {
             bgp: bgp.clone(),
             forwarder: forwarder.clone(),
+            load_balancer: load_balancer.clone(),
         });
         let peer_metrics = tokio::spawn(refresh_peer_metrics(
             bgp.clone(),
@@ -206,6 +212,7 @@ impl Router {
             admin,
             bgp,
             forwarder: forwarder.map(|(h, _, _)| h),
+            load_balancer,
             peer_metrics,
         })
     }
@@ -303,6 +310,13 @@ impl Router {
                 }
                 format!("fib.keepRoutesOnShutdown: {keep}")
             }
+            Action::ApplyLoadBalancer => {
+                self.load_balancer.apply(&new.load_balancer)?;
+                format!(
+                    "loadBalancer: {} frontends",
+                    new.load_balancer.frontends.len()
+                )
+            }
             Action::ReloadToken => {
                 admin::check_exposure(&self.admin, secrets.token.as_deref())?;
                 state.set_token(secrets.token.clone());
@@ -313,6 +327,7 @@ impl Router {
 
     async fn stop(self) {
         self.peer_metrics.abort();
+        self.load_balancer.stop();
         if let Err(error) = self.bgp.shutdown().await {
             tracing::warn!(%error, "stopping BGP");
         }

@@ -12,6 +12,7 @@ mod config;
 mod fib;
 mod forwarder;
 mod import;
+mod lb;
 mod metrics;
 mod reload;
 mod routes;

@@ -65,6 +65,13 @@ pub struct RouterMetrics {
     known_widths: std::sync::Arc<std::sync::Mutex<BTreeSet<usize>>>,
 }
 
+/// Registers the load balancer's metrics as `ferrolb_router_lb_*`.
+pub fn register_load_balancer(registry: &MetricsRegistry) -> ferrolb_tcplb::Metrics {
+    registry.with_sub_registry("router", |r| {
+        ferrolb_tcplb::Metrics::register(r.sub_registry_with_prefix("lb"))
+    })
+}
+
 impl RouterMetrics {
     /// Creates and registers the metrics.
     pub fn register(registry: &MetricsRegistry) -> RouterMetrics {

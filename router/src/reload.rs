@@ -7,7 +7,9 @@
 //!   group whose session settings changed has its static neighbours re-created (only those
 //!   sessions restart);
 //! - `fib.multipathHashPolicy`, `fib.setForwardingSysctls` (applied again),
-//!   `fib.keepRoutesOnShutdown`, `admin.tokenFile` (read again).
+//!   `fib.keepRoutesOnShutdown`, `admin.tokenFile` (read again);
+//! - `loadBalancer`: frontends and backends added, removed or changed in place; no
+//!   established connection is closed (removed backends and frontends only take no new ones).
 //!
 //! Needing a restart (reported in the log, the running values stay): `routerId`, `asn`,
 //! `bgp.listenAddresses`, `bgp.port`, removed listen ranges and removed peer groups with
@@ -49,6 +51,8 @@ pub enum Action {
     SetKeepRoutes(bool),
     /// Read `admin.tokenFile` again.
     ReloadToken,
+    /// Apply the new `loadBalancer` section.
+    ApplyLoadBalancer,
 }
 
 /// The outcome of comparing two configurations.
@@ -117,6 +121,9 @@ pub fn diff(old: &RouterConfig, new: &RouterConfig) -> Reload {
     if old.fib.keep_routes_on_shutdown != new.fib.keep_routes_on_shutdown {
         r.actions
             .push(Action::SetKeepRoutes(new.fib.keep_routes_on_shutdown));
+    }
+    if old.load_balancer != new.load_balancer {
+        r.actions.push(Action::ApplyLoadBalancer);
     }
     if old.admin.token_file != new.admin.token_file || new.admin.token_file.is_some() {
         r.actions.push(Action::ReloadToken);

@@ -24,7 +24,13 @@ pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct LoadBalancerConfig {
     /// Listening services, each with its backend set.
     pub frontends: Vec<Frontend>,
+    /// Listen sockets per address (SO_REUSEPORT), each with its own accepting task, so
+    /// new connections spread over the CPUs. Default: the number of CPUs. 1 to 64.
+    pub accept_workers: Option<u32>,
 }
+
+/// Most `acceptWorkers`.
+pub const MAX_ACCEPT_WORKERS: u32 = 64;
 
 /// One load-balanced TCP service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,7 +46,8 @@ pub struct Frontend {
     /// Backend selection. Default: `roundRobin`.
     #[serde(default)]
     pub algorithm: Algorithm,
-    /// Most concurrent client connections; more wait in the accept queue.
+    /// Most concurrent client connections served; more are accepted but wait, without a
+    /// backend connection, until one ends.
     /// Default: unlimited.
     #[serde(default)]
     pub max_connections: Option<u32>,
@@ -60,6 +67,10 @@ pub struct Frontend {
     /// Send a PROXY protocol v2 header to backends. Default: false.
     #[serde(default)]
     pub proxy_protocol: bool,
+    /// Log every connection's open and close with duration and bytes (`info` level,
+    /// target `ferrolb_tcplb::access`). Default: false.
+    #[serde(default)]
+    pub access_log: bool,
 }
 
 /// A server behind a frontend.
@@ -158,6 +169,6 @@ pub enum HealthCheckKind {
     /// A TCP connection can be established.
     #[default]
     Tcp,
-    /// An HTTPS GET of `path` returns 2xx.
+    /// An HTTPS GET of `path` returns 200.
     Https,
 }

@@ -8,6 +8,7 @@ use super::common::{check_unique_names, interface_name_problem};
 use super::router::bfd_profile_exists;
 use super::Report;
 use crate::address::AddressFamily;
+use crate::router_config::load_balancer::MAX_ACCEPT_WORKERS;
 use crate::router_config::{Frontend, HealthCheck, HealthCheckKind, RouterConfig, VrrpInstance};
 
 /// RFC 5798: the advertisement interval is a 12-bit field.
@@ -27,6 +28,14 @@ pub(super) fn validate(config: &RouterConfig, r: &mut Report<'_>) {
         check_frontend(&format!("loadBalancer.frontends[{i}]"), frontend, r);
     }
     check_listen_conflicts(frontends, r);
+    if let Some(n) = config.load_balancer.accept_workers {
+        if n == 0 || n > MAX_ACCEPT_WORKERS {
+            r.error(
+                "loadBalancer.acceptWorkers",
+                format!("must be between 1 and {MAX_ACCEPT_WORKERS}"),
+            );
+        }
+    }
 
     let instances = &config.vrrp.instances;
     check_unique_names(
@@ -139,6 +148,16 @@ fn check_health_check(p: &str, hc: &HealthCheck, r: &mut Report<'_>) {
                 r.error(
                     format!("{p}.path"),
                     format!("path {path:?} must start with /"),
+                );
+            } else if let Some(path) = hc
+                .path
+                .as_deref()
+                .filter(|p| p.chars().any(|c| c.is_whitespace() || c.is_control()))
+            {
+                // It goes into the request line as it is.
+                r.error(
+                    format!("{p}.path"),
+                    format!("path {path:?} must not contain spaces or control characters"),
                 );
             }
             if hc.ca_file.is_some() && hc.insecure_skip_verify {

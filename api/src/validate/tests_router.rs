@@ -512,6 +512,21 @@ fn load_balancer_frontends() {
             &[("loadBalancer.frontends[0].healthCheck.path", "path \"readyz\" must start with /")],
         ),
         case(
+            "https path with a line break",
+            frontend(", healthCheck: {kind: https, path: \"/readyz\\r\\nX: y\"}"),
+            &[("loadBalancer.frontends[0].healthCheck.path", "path \"/readyz\\r\\nX: y\" must not contain spaces or control characters")],
+        ),
+        case(
+            "accept workers and access log",
+            frontend(", accessLog: true").replace("loadBalancer: {", "loadBalancer: {acceptWorkers: 4, "),
+            &[],
+        ),
+        case(
+            "zero accept workers",
+            frontend("").replace("loadBalancer: {", "loadBalancer: {acceptWorkers: 0, "),
+            &[("loadBalancer.acceptWorkers", "must be between 1 and 64")],
+        ),
+        case(
             "CA and skip verify",
             frontend(", healthCheck: {kind: https, caFile: /ca.crt, insecureSkipVerify: true}"),
             &[("loadBalancer.frontends[0].healthCheck.insecureSkipVerify", "conflicts with caFile: either verify against caFile or skip verification")],

@@ -158,8 +158,3 @@ pub(crate) fn route_refresh_length(frame: &[u8]) -> Notification {
         frame.to_vec(),
     )
 }
-
-/// What [`decode_message`](super::decode_message) reports for a ROUTE-REFRESH to ignore.
-pub(crate) fn ignored_route_refresh(frame: &[u8]) -> Notification {
-    Notification::new(ErrorCode::RouteRefreshMessage, UNSPECIFIC, frame.to_vec())
-}

@@ -100,30 +100,29 @@ impl CodecOptions {
 /// reset, NOTIFICATION and ROUTE-REFRESH length errors (RFC 7313).
 ///
 /// A ROUTE-REFRESH that RFC 2918 / RFC 7313 say to ignore (an AFI/SAFI FerroLB does not carry,
-/// or a subtype other than a plain request) has no [`Message`] form; [`decode_frame`] returns
-/// `Ok(None)` for it and [`BgpCodec`] skips it. This function reports it as an error with code
-/// ROUTE-REFRESH Message Error and subcode 0, so use [`decode_frame`] where that matters.
+/// a BoRR / EoRR marker or an unknown subtype) is not an error: it decodes as
+/// [`Message::RouteRefreshIgnored`], which the session drops (it only restarts the hold timer).
 pub fn decode_message(frame: &[u8], opts: CodecOptions) -> Result<Message, Notification> {
-    decode_frame(frame, opts)?.ok_or_else(|| error::ignored_route_refresh(frame))
-}
-
-/// Decodes one whole framed message, returning `Ok(None)` for a message the RFCs say to ignore.
-///
-/// See [`decode_message`] for the errors.
-pub fn decode_frame(frame: &[u8], opts: CodecOptions) -> Result<Option<Message>, Notification> {
     let (msg_type, body) = header::split_frame(frame, opts)?;
-    let msg = match msg_type {
+    Ok(match msg_type {
         message_type::OPEN => Message::Open(open::decode_open_body(body)?),
         message_type::UPDATE => Message::Update(UpdateView::from_body(body, opts)?.into_update()),
         message_type::NOTIFICATION => Message::Notification(notification::decode(body)),
         message_type::KEEPALIVE => Message::Keepalive,
-        message_type::ROUTE_REFRESH => match route_refresh::decode(frame, body)? {
-            Some(family) => Message::RouteRefresh(family),
-            None => return Ok(None),
-        },
+        message_type::ROUTE_REFRESH => route_refresh::decode(frame, body)?,
         other => return Err(error::bad_message_type(other)),
-    };
-    Ok(Some(msg))
+    })
+}
+
+/// Decodes one whole framed message, returning `Ok(None)` for a message the RFCs say to ignore
+/// (what [`decode_message`] returns as [`Message::RouteRefreshIgnored`]).
+///
+/// See [`decode_message`] for the errors.
+pub fn decode_frame(frame: &[u8], opts: CodecOptions) -> Result<Option<Message>, Notification> {
+    match decode_message(frame, opts)? {
+        Message::RouteRefreshIgnored(_) => Ok(None),
+        msg => Ok(Some(msg)),
+    }
 }
 
 /// Appends one encoded message to `out`.
@@ -157,6 +156,7 @@ fn encode_unchecked(
         Message::Notification(n) => notification::encode(n, max, out),
         Message::Keepalive => {}
         Message::RouteRefresh(family) => route_refresh::encode(*family, out),
+        Message::RouteRefreshIgnored(m) => route_refresh::encode_ignored(*m, out),
     }
     header::finish(out, frame, max)
 }

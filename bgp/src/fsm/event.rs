@@ -62,6 +62,8 @@ pub enum Event {
     UpdateMsgErr(Notification),
     /// A ROUTE-REFRESH request for a family (RFC 2918).
     RouteRefresh(AddressFamily),
+    /// A ROUTE-REFRESH the RFCs say to ignore (see [`Message::RouteRefreshIgnored`]).
+    RouteRefreshIgnored,
 }
 
 impl Event {
@@ -73,6 +75,7 @@ impl Event {
             Message::Notification(n) => Event::NotifMsg(n),
             Message::Keepalive => Event::KeepAliveMsg,
             Message::RouteRefresh(family) => Event::RouteRefresh(family),
+            Message::RouteRefreshIgnored(_) => Event::RouteRefreshIgnored,
         }
     }
 
@@ -99,6 +102,7 @@ impl Event {
                 | Event::KeepAliveMsg
                 | Event::UpdateMsg(_)
                 | Event::RouteRefresh(_)
+                | Event::RouteRefreshIgnored
         )
     }
 }

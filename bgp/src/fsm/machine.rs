@@ -261,6 +261,8 @@ impl Fsm {
                     self.out.push(Action::DeliverRouteRefresh(family));
                 }
             }
+            // A message all the same: the peer is alive.
+            Event::RouteRefreshIgnored => self.restart_hold_timer(),
             Event::UpdateMsgErr(n) => self.error(DownReason::ProtocolError, n),
             event => self.common(event, subcode::fsm::UNEXPECTED_IN_ESTABLISHED),
         }

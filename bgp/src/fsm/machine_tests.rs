@@ -183,6 +183,7 @@ fn all_events() -> Vec<Event> {
         Event::UpdateMsg(Update::end_of_rib(AddressFamily::Ipv4Unicast)),
         Event::UpdateMsgErr(update_err()),
         Event::RouteRefresh(AddressFamily::Ipv4Unicast),
+        Event::RouteRefreshIgnored,
     ]
 }
 
@@ -426,7 +427,8 @@ fn open_sent() {
                 Event::KeepAliveMsg
                 | Event::UpdateMsg(_)
                 | Event::UpdateMsgErr(_)
-                | Event::RouteRefresh(_) => to_idle(
+                | Event::RouteRefresh(_)
+                | Event::RouteRefreshIgnored => to_idle(
                     S,
                     &[Hold],
                     DownReason::ProtocolError,
@@ -558,6 +560,7 @@ fn established() {
                         },
                     ],
                 ),
+                Event::RouteRefreshIgnored => (S, vec![Action::StartTimer(Hold, secs(90))]),
                 Event::RouteRefresh(f) => (
                     S,
                     vec![

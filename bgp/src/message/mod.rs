@@ -48,6 +48,21 @@ pub enum Message {
     Keepalive,
     /// ROUTE-REFRESH for one family (RFC 2918).
     RouteRefresh(AddressFamily),
+    /// A ROUTE-REFRESH the RFCs say to ignore: a request for an AFI/SAFI FerroLB does not carry
+    /// (RFC 2918 section 4), a Beginning or End of Route Refresh marker (FerroLB does not
+    /// negotiate enhanced route refresh) or an unknown subtype (RFC 7313 section 4).
+    RouteRefreshIgnored(IgnoredRouteRefresh),
+}
+
+/// The fields of a ROUTE-REFRESH to ignore, as received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IgnoredRouteRefresh {
+    /// Address Family Identifier.
+    pub afi: u16,
+    /// Message subtype (RFC 7313): 0 request, 1 BoRR, 2 EoRR, others reserved.
+    pub subtype: u8,
+    /// Subsequent Address Family Identifier.
+    pub safi: u8,
 }
 
 impl Message {
@@ -58,7 +73,9 @@ impl Message {
             Message::Update(_) => message_type::UPDATE,
             Message::Notification(_) => message_type::NOTIFICATION,
             Message::Keepalive => message_type::KEEPALIVE,
-            Message::RouteRefresh(_) => message_type::ROUTE_REFRESH,
+            Message::RouteRefresh(_) | Message::RouteRefreshIgnored(_) => {
+                message_type::ROUTE_REFRESH
+            }
         }
     }
 }

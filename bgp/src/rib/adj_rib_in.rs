@@ -1,16 +1,15 @@
 //! Adj-RIB-In: what one peer has sent us, after import policy.
 //!
-//! The paths themselves live once, in the Loc-RIB's candidate lists; the Adj-RIB-In keeps the
-//! set of prefixes the peer currently has a path for (so a peer going down costs time in its
-//! own prefixes, not in the table size), the import policy, the counters and the stale-path
-//! bookkeeping of graceful restart.
-
-use ipnet::IpNet;
+//! The paths themselves live once, in the Loc-RIB's candidate lists; the Adj-RIB-In keeps how
+//! many prefixes the peer currently has a path for, the import policy, the counters and the
+//! stale-path bookkeeping of graceful restart. There is deliberately no per-peer prefix index:
+//! it cost a random access into a table as large as the Loc-RIB for every path received (and
+//! memory to match), while the operations that enumerate a peer's prefixes (session down,
+//! graceful restart, router ID change) are rare and scan the Loc-RIB instead.
 
 use crate::types::AddressFamily;
 
 use super::policy::{ImportPolicy, ImportVerdict, MaxPrefixAction};
-use super::prefix_map::FamilyMaps;
 
 /// Why a received prefix was not accepted. A rejected prefix is handled as withdrawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,7 +85,8 @@ impl ImportCounters {
 /// One peer's Adj-RIB-In.
 #[derive(Debug, Default)]
 pub struct AdjRibIn {
-    pub(crate) index: FamilyMaps<()>,
+    /// Prefixes with a path from this peer, per family (see [`family_slot`]).
+    pub(crate) prefixes: [usize; 2],
     pub(crate) import: ImportPolicy,
     pub(crate) counters: ImportCounters,
     /// Stale paths per family (see [`family_slot`]).
@@ -113,17 +113,12 @@ impl AdjRibIn {
 
     /// Prefixes the peer currently has an accepted path for.
     pub fn prefix_count(&self) -> usize {
-        self.index.len()
+        self.prefixes.iter().sum()
     }
 
     /// Prefixes of one family the peer currently has an accepted path for.
     pub fn family_prefix_count(&self, family: AddressFamily) -> usize {
-        self.index.family_len(family)
-    }
-
-    /// True when the peer has an accepted path for `prefix`.
-    pub fn contains(&self, prefix: &IpNet) -> bool {
-        self.index.get(prefix).is_some()
+        self.prefixes.get(family_slot(family)).copied().unwrap_or(0)
     }
 
     /// Paths kept stale across the peer's graceful restart.
@@ -142,7 +137,7 @@ impl AdjRibIn {
     }
 
     fn accepted_u32(&self) -> u32 {
-        u32::try_from(self.index.len()).unwrap_or(u32::MAX)
+        u32::try_from(self.prefix_count()).unwrap_or(u32::MAX)
     }
 
     /// Whether one more prefix may be added; `Err` carries the teardown verdict.
@@ -150,7 +145,7 @@ impl AdjRibIn {
         match self.import.max_prefixes {
             Some(m)
                 if m.action == MaxPrefixAction::Teardown
-                    && self.index.len() >= m.limit as usize =>
+                    && self.prefix_count() >= m.limit as usize =>
             {
                 Err(ImportVerdict::Teardown {
                     limit: m.limit,
@@ -166,7 +161,7 @@ impl AdjRibIn {
         let Some(m) = self.import.max_prefixes else {
             return ImportVerdict::Continue;
         };
-        let over = self.index.len() > m.limit as usize;
+        let over = self.prefix_count() > m.limit as usize;
         let crossed = over && !self.over_limit && m.action == MaxPrefixAction::Warn;
         self.over_limit = over;
         if crossed {
@@ -179,9 +174,23 @@ impl AdjRibIn {
         }
     }
 
+    /// One more prefix of `family` has a path from the peer.
+    pub(crate) fn added(&mut self, family: AddressFamily) {
+        if let Some(n) = self.prefixes.get_mut(family_slot(family)) {
+            *n += 1;
+        }
+    }
+
+    /// One prefix of `family` no longer has a path from the peer.
+    pub(crate) fn removed(&mut self, family: AddressFamily) {
+        if let Some(n) = self.prefixes.get_mut(family_slot(family)) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
     /// Forgets every prefix (the peer went down); counters stay.
     pub(crate) fn clear(&mut self) {
-        self.index = FamilyMaps::default();
+        self.prefixes = [0; 2];
         self.stale = [0; 2];
         self.over_limit = false;
     }

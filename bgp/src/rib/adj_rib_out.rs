@@ -26,6 +26,7 @@ use ipnet::IpNet;
 use crate::attribute::{Community, NextHop, PathAttributes};
 
 use super::change::RibChange;
+use super::export_ids::{ExportId, ExportIds};
 use super::intern::PathInterner;
 use super::loc_rib::LocRib;
 use super::path::PathData;
@@ -136,11 +137,13 @@ pub struct AdjRibOut {
     target: PeerInfo,
     policy: ExportPolicy,
     /// What the peer currently has from us.
-    sent: FamilyMaps<Arc<PathData>>,
+    sent: FamilyMaps<ExportId>,
+    /// The exported paths `sent` and `cache` refer to.
+    exports: ExportIds,
     /// Exported attribute sets, shared like the Loc-RIB's.
     interner: PathInterner,
     /// Source path (by address, kept alive by the entry) to its export, `None` when not exported.
-    cache: FastMap<usize, (Arc<PathData>, Option<Arc<PathData>>)>,
+    cache: FastMap<usize, (Arc<PathData>, Option<ExportId>)>,
     cache_sweep_at: usize,
     /// Prefixes whose advertised state changed in the current batch.
     touched: Vec<IpNet>,
@@ -162,6 +165,7 @@ impl AdjRibOut {
             target,
             policy,
             sent: FamilyMaps::default(),
+            exports: ExportIds::default(),
             interner: PathInterner::default(),
             cache: FastMap::default(),
             cache_sweep_at: MIN_CACHE_SWEEP,
@@ -186,7 +190,7 @@ impl AdjRibOut {
 
     /// What the peer has from us for `prefix`: attributes and next hop.
     pub fn advertised(&self, prefix: &IpNet) -> Option<&Arc<PathData>> {
-        self.sent.get(prefix)
+        self.exports.path(*self.sent.get(prefix)?)
     }
 
     /// What to send for a batch of Loc-RIB changes.
@@ -194,6 +198,7 @@ impl AdjRibOut {
     /// Each prefix should appear at most once per call, as every [`LocRib`] call returns them.
     /// If one appears twice its final state is still what gets sent (possibly listed twice).
     pub fn process(&mut self, changes: &[RibChange]) -> OutboundBatch {
+        let capacity = self.sent.capacity();
         for c in changes {
             let source = c.best.as_ref().map(|b| Source {
                 path: &b.path,
@@ -202,6 +207,7 @@ impl AdjRibOut {
             });
             self.consider(c.prefix, source);
         }
+        self.sent.release_outgrown(capacity);
         self.take_batch()
     }
 
@@ -231,6 +237,7 @@ impl AdjRibOut {
     /// Re-sends every route (the peer asked for a ROUTE-REFRESH, RFC 2918).
     pub fn refresh(&mut self, rib: &LocRib) -> OutboundBatch {
         self.sent = FamilyMaps::default();
+        self.exports.release_all();
         self.advertise_all(rib)
     }
 
@@ -238,14 +245,28 @@ impl AdjRibOut {
     pub fn set_policy(&mut self, policy: ExportPolicy, rib: &LocRib) -> OutboundBatch {
         self.policy = policy;
         self.cache.clear();
-        self.advertise_all(rib)
+        let batch = self.advertise_all(rib);
+        self.sweep();
+        batch
     }
 
     /// The session went down: the peer has nothing from us any more.
     pub fn reset(&mut self) {
         self.sent = FamilyMaps::default();
         self.cache.clear();
+        self.exports.release_all();
+        self.sweep();
+    }
+
+    /// Forgets cached transformations of source paths nobody else holds, then exported paths
+    /// neither advertised nor cached.
+    fn sweep(&mut self) {
+        self.cache.retain(|_, (src, _)| Arc::strong_count(src) > 1);
+        let cached: std::collections::HashSet<ExportId, super::prefix_map::FastState> =
+            self.cache.values().filter_map(|(_, id)| *id).collect();
+        self.exports.sweep(|id| cached.contains(&id));
         self.interner.sweep();
+        self.cache_sweep_at = (2 * self.cache.len()).max(MIN_CACHE_SWEEP);
     }
 
     fn consider(&mut self, prefix: IpNet, source: Option<Source<'_>>) {
@@ -257,22 +278,29 @@ impl AdjRibOut {
     }
 
     /// Updates what the peer should have for `prefix`, noting it when that changed.
-    fn record<K: Prefix>(&mut self, prefix: K, desired: Option<Arc<PathData>>) {
+    fn record<K: Prefix>(&mut self, prefix: K, desired: Option<ExportId>) {
         use std::collections::hash_map::Entry;
 
         let sent = K::map_mut(&mut self.sent);
+        if desired.is_none() && sent.is_empty() {
+            // A peer that is sent nothing (e.g. denied by policy): skip the lookup.
+            return;
+        }
+        let exports = &mut self.exports;
         let changed = match (desired, sent.entry(prefix)) {
-            (Some(d), Entry::Occupied(e)) if Arc::ptr_eq(e.get(), &d) => false,
+            (Some(d), Entry::Occupied(e)) if *e.get() == d => false,
             (Some(d), Entry::Occupied(mut e)) => {
-                e.insert(d);
+                exports.release(e.insert(d));
+                exports.acquire(d);
                 true
             }
             (Some(d), Entry::Vacant(e)) => {
                 e.insert(d);
+                exports.acquire(d);
                 true
             }
             (None, Entry::Occupied(e)) => {
-                e.remove();
+                exports.release(e.remove());
                 true
             }
             (None, Entry::Vacant(_)) => false,
@@ -283,7 +311,7 @@ impl AdjRibOut {
     }
 
     /// The route to advertise for `prefix`, if any.
-    fn export(&mut self, prefix: &IpNet, s: Source<'_>) -> Option<Arc<PathData>> {
+    fn export(&mut self, prefix: &IpNet, s: Source<'_>) -> Option<ExportId> {
         if s.peer == self.peer {
             return None;
         }
@@ -301,14 +329,12 @@ impl AdjRibOut {
         }
         let key = Arc::as_ptr(s.path) as usize;
         if let Some((_, out)) = self.cache.get(&key) {
-            return out.clone();
+            return *out;
         }
-        let out = self.transform(s.path);
-        self.cache.insert(key, (Arc::clone(s.path), out.clone()));
+        let out = self.transform(s.path).and_then(|p| self.exports.id(&p));
+        self.cache.insert(key, (Arc::clone(s.path), out));
         if self.cache.len() >= self.cache_sweep_at {
-            self.cache.retain(|_, (src, _)| Arc::strong_count(src) > 1);
-            self.interner.sweep();
-            self.cache_sweep_at = (2 * self.cache.len()).max(MIN_CACHE_SWEEP);
+            self.sweep();
         }
         out
     }
@@ -371,7 +397,7 @@ impl AdjRibOut {
         let mut batch = OutboundBatch::default();
         let mut groups: FastMap<usize, usize> = FastMap::default();
         for prefix in self.touched.drain(..) {
-            let Some(route) = self.sent.get(&prefix) else {
+            let Some(route) = self.sent.get(&prefix).and_then(|id| self.exports.path(*id)) else {
                 batch.withdraw.push(prefix);
                 continue;
             };

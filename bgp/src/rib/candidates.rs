@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::attribute::NextHop;
 
 use super::change::{BestRoute, NextHopSet, RibChange};
-use super::decision::{Decider, DecisionConfig};
+use super::decision::{meds_comparable, prefers, Decider, DecisionConfig};
 use super::path::Path;
 use super::peer::{PeerId, PeerKind, PeerTable};
 use super::prefix_map::{FastMap, Prefix};
@@ -71,6 +71,19 @@ impl Candidates {
     /// The path from `peer`.
     pub(crate) fn path_of(&self, peer: PeerId) -> Option<&Path> {
         self.paths().iter().find(|p| p.peer == peer)
+    }
+
+    /// All candidates, mutably (the caller keeps the decision order).
+    fn paths_mut(&mut self) -> &mut [Path] {
+        match self {
+            Candidates::One(p) => std::slice::from_mut(p),
+            Candidates::Many(m) => &mut m.paths,
+        }
+    }
+
+    /// Makes the path at `index` the best (single-path forwarding only).
+    fn swap_to_front(&mut self, index: usize) {
+        self.paths_mut().swap(0, index);
     }
 
     fn push(&mut self, path: Path) {
@@ -206,6 +219,9 @@ pub(crate) fn upsert<K: Prefix>(
         Entry::Occupied(e) => e,
     };
     let c = e.get_mut();
+    if let Some(result) = upsert_single_best(prefix, c, &path, env, out) {
+        return result;
+    }
     let before = c.snapshot(&mut env.scratch.before);
     let result = match c.path_of_mut(path.peer) {
         Some(old) if Arc::ptr_eq(&old.data, &path.data) => {
@@ -255,11 +271,83 @@ pub(crate) fn remove<K: Prefix>(
         };
     }
     let c = e.get_mut();
+    if single_best_unchanged_without(c, peer, env) {
+        return c.remove_from_many(peer);
+    }
     let before = c.snapshot(&mut env.scratch.before);
     let removed = c.remove_from_many(peer)?;
     c.decide(env);
     report_if_changed(prefix, c, before, env, out);
     Some(removed)
+}
+
+/// The shortcut of [`upsert`] for single-path forwarding (`max_paths` 1) with comparable MEDs:
+/// the best path is the minimum of a total order, so the new path is only compared with the
+/// current best. `None` when the shortcut does not apply (the caller runs the whole decision);
+/// the candidates are untouched then.
+fn upsert_single_best<K: Prefix>(
+    prefix: K,
+    c: &mut Candidates,
+    path: &Path,
+    env: &mut Env<'_>,
+    out: &mut Vec<RibChange>,
+) -> Option<Upsert> {
+    let config = env.config;
+    if config.max_paths > 1 || !meds_comparable(c.paths(), Some(path), config) {
+        return None;
+    }
+    let before = (c.best().peer, Arc::as_ptr(&c.best().data));
+    let position = c.paths().iter().position(|p| p.peer == path.peer);
+    let result = match position {
+        Some(0) => {
+            // Replacing the best path: it stays best unless it got worse.
+            if prefers(c.best(), path, env.peers, config) {
+                return None;
+            }
+            replace_at(c, 0, path)
+        }
+        Some(i) => {
+            let result = replace_at(c, i, path);
+            if prefers(path, c.best(), env.peers, config) {
+                c.swap_to_front(i);
+            }
+            result
+        }
+        None => {
+            c.push(path.clone());
+            let last = c.paths().len() - 1;
+            if prefers(path, c.best(), env.peers, config) {
+                c.swap_to_front(last);
+            }
+            Upsert::Added
+        }
+    };
+    let best = c.best();
+    if before != (best.peer, Arc::as_ptr(&best.data)) {
+        out.push(RibChange {
+            prefix: prefix.into(),
+            best: Some(c.best_route(env.peers)),
+        });
+    }
+    Some(result)
+}
+
+/// Replaces the path at `index` (from the same peer as `path`) by `path`.
+fn replace_at(c: &mut Candidates, index: usize, path: &Path) -> Upsert {
+    let Some(old) = c.paths_mut().get_mut(index) else {
+        return Upsert::Added;
+    };
+    let was_stale = old.stale;
+    *old = path.clone();
+    Upsert::Updated { was_stale }
+}
+
+/// True when removing `peer`'s path cannot change a single-path prefix's best path: it is not
+/// the best, and MEDs are comparable (so the best is the minimum of a total order).
+fn single_best_unchanged_without(c: &Candidates, peer: PeerId, env: &Env<'_>) -> bool {
+    env.config.max_paths <= 1
+        && c.best().peer != peer
+        && meds_comparable(c.paths(), None, env.config)
 }
 
 /// Re-runs the decision for `prefix` (after a peer or configuration change).

@@ -126,6 +126,19 @@ impl Candidate {
         }
     }
 
+    /// Steps 1 to 8 as one key, smaller is better; the decision when MEDs are comparable.
+    #[allow(clippy::type_complexity)]
+    fn total_key(
+        &self,
+    ) -> (
+        (std::cmp::Reverse<u32>, u32, Origin),
+        u32,
+        bool,
+        (u32, IpAddr, PeerId),
+    ) {
+        (self.rank(), self.med, !self.ebgp, self.tie)
+    }
+
     /// Steps 1 to 3 as one key: smaller is better.
     fn rank(&self) -> (std::cmp::Reverse<u32>, u32, Origin) {
         (
@@ -134,6 +147,34 @@ impl Candidate {
             self.origin,
         )
     }
+}
+
+/// True when `a` wins over `b` in the decision process, provided MEDs are comparable (see
+/// [`meds_comparable`]); a path never wins over itself. Lets a single-path (`max_paths` 1)
+/// prefix update its best path incrementally instead of re-running the whole process.
+pub(crate) fn prefers(a: &Path, b: &Path, peers: &PeerTable, config: &DecisionConfig) -> bool {
+    Candidate::new(0, a, peers, config).total_key()
+        < Candidate::new(0, b, peers, config).total_key()
+}
+
+/// Whether MED compares every pair of `paths` (and `extra`) alike: with
+/// `always_compare_med`, or when every MED is equal. Then steps 1 to 8 are a lexicographic
+/// order, so the best of a set is its minimum: adding a path only needs a comparison with the
+/// best, and removing any other path leaves the best unchanged. Otherwise MED is compared
+/// within neighbouring-AS groups only (not transitive) and the whole process must run.
+pub(crate) fn meds_comparable<'a>(
+    paths: &'a [Path],
+    extra: Option<&'a Path>,
+    config: &DecisionConfig,
+) -> bool {
+    if config.always_compare_med {
+        return true;
+    }
+    let mut all = paths.iter().chain(extra);
+    let Some(first) = all.next().map(|p| p.data.med()) else {
+        return true;
+    };
+    all.all(|p| p.data.med() == first)
 }
 
 /// Reusable scratch space for the decision process, so deciding allocates nothing once warm.

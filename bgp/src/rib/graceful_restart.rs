@@ -81,12 +81,13 @@ impl LocRib {
 
 impl PeerOp<'_> {
     fn mark_stale<K: Prefix>(&mut self, peer: PeerId) {
-        let table = K::map_mut(self.table);
         let mut stale = 0;
-        for prefix in K::map(&self.adj.index).keys() {
-            if let Some(path) = table.get_mut(prefix).and_then(|c| c.path_of_mut(peer)) {
-                path.stale = true;
-                stale += 1;
+        if self.adj.family_prefix_count(K::FAMILY) > 0 {
+            for c in K::map_mut(self.table).values_mut() {
+                if let Some(path) = c.path_of_mut(peer) {
+                    path.stale = true;
+                    stale += 1;
+                }
             }
         }
         if let Some(n) = self.adj.stale.get_mut(family_slot(K::FAMILY)) {
@@ -95,16 +96,10 @@ impl PeerOp<'_> {
     }
 
     fn purge_stale<K: Prefix>(&mut self, peer: PeerId, out: &mut Vec<RibChange>) {
-        let table = K::map(self.table);
-        let stale: Vec<K> = K::map(&self.adj.index)
-            .keys()
-            .filter(|p| {
-                table
-                    .get(*p)
-                    .and_then(|c| c.path_of(peer))
-                    .is_some_and(|path| path.stale)
-            })
-            .copied()
+        let stale: Vec<K> = K::map(self.table)
+            .iter()
+            .filter(|(_, c)| c.path_of(peer).is_some_and(|path| path.stale))
+            .map(|(p, _)| *p)
             .collect();
         for prefix in stale {
             self.withdraw_in(peer, prefix, out);

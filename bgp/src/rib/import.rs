@@ -76,7 +76,7 @@ impl PeerOp<'_> {
                 continue;
             }
             if let Err(v) = self.adj.admit_new_prefix() {
-                if !self.adj.contains(&prefix) {
+                if !self.has_path(peer, &prefix) {
                     self.adj.counters.reject(RejectReason::MaxPrefixes);
                     verdict = worst(verdict, v);
                     continue;

@@ -148,8 +148,8 @@ impl LocRib {
         info.router_id = router_id;
         let mut out = Vec::new();
         let mut op = self.op(peer)?;
-        op.redecide_family::<Ipv4Net>(&mut out);
-        op.redecide_family::<Ipv6Net>(&mut out);
+        op.redecide_family::<Ipv4Net>(peer, &mut out);
+        op.redecide_family::<Ipv6Net>(peer, &mut out);
         Ok(out)
     }
 
@@ -200,6 +200,7 @@ impl LocRib {
             return Ok(ImportVerdict::Continue);
         }
         let start = out.len();
+        let capacity = self.table.capacity();
         let mut op = self.op(peer)?;
         let mut withdrew = false;
         for prefix in update.withdrawn_prefixes() {
@@ -221,6 +222,7 @@ impl LocRib {
         if (withdrew && announced) || v4_twice {
             keep_last_per_prefix(out, start);
         }
+        self.table.release_outgrown(capacity);
         Ok(verdict)
     }
 
@@ -271,18 +273,18 @@ impl LocRib {
         })
     }
 
-    /// Every path received from `peer` (its post-policy Adj-RIB-In).
+    /// Every path received from `peer` (its post-policy Adj-RIB-In). Scans the whole table.
     pub fn routes_from(&self, peer: PeerId) -> impl Iterator<Item = (IpNet, &Path)> + '_ {
-        let index = self.adj_rib_in(peer).map(|a| &a.index);
-        let v4 = index
-            .into_iter()
-            .flat_map(|i| i.v4.keys())
-            .filter_map(move |p| Some((IpNet::V4(*p), self.table.v4.get(p)?.path_of(peer)?)));
-        let v6 = index
-            .into_iter()
-            .flat_map(|i| i.v6.keys())
-            .filter_map(move |p| Some((IpNet::V6(*p), self.table.v6.get(p)?.path_of(peer)?)));
-        v4.chain(v6)
+        self.table
+            .iter()
+            .filter_map(move |(p, c)| Some((p, c.path_of(peer)?)))
+    }
+
+    /// True when `peer` has an accepted path for `prefix`.
+    pub fn has_path_from(&self, peer: PeerId, prefix: &IpNet) -> bool {
+        self.table
+            .get(prefix)
+            .is_some_and(|c| c.path_of(peer).is_some())
     }
 
     /// Number of prefixes with at least one path.
@@ -321,24 +323,44 @@ impl PeerOp<'_> {
         prefix: K,
         out: &mut Vec<RibChange>,
     ) -> bool {
-        if K::map_mut(&mut self.adj.index).remove(&prefix).is_none() {
-            return false;
-        }
-        if let Some(path) =
+        let Some(path) =
             candidates::remove(K::map_mut(self.table), prefix, peer, &mut self.env, out)
-        {
-            if path.stale {
-                self.unstale(K::FAMILY);
-            }
+        else {
+            return false;
+        };
+        self.adj.removed(K::FAMILY);
+        if path.stale {
+            self.unstale(K::FAMILY);
         }
         true
     }
 
+    /// True when `peer` has a path for `prefix`.
+    pub(super) fn has_path(&self, peer: PeerId, prefix: &IpNet) -> bool {
+        self.table
+            .get(prefix)
+            .is_some_and(|c| c.path_of(peer).is_some())
+    }
+
+    /// The prefixes of one family the peer has a path for: a scan of the Loc-RIB, skipped when
+    /// the peer has none.
+    pub(super) fn prefixes_of<K: Prefix>(&self, peer: PeerId) -> Vec<K> {
+        if self.adj.family_prefix_count(K::FAMILY) == 0 {
+            return Vec::new();
+        }
+        K::map(self.table)
+            .iter()
+            .filter(|(_, c)| c.path_of(peer).is_some())
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
     /// Re-runs the decision for every prefix of one family the peer has a path for.
-    fn redecide_family<K: Prefix>(&mut self, out: &mut Vec<RibChange>) {
+    fn redecide_family<K: Prefix>(&mut self, peer: PeerId, out: &mut Vec<RibChange>) {
+        let prefixes = self.prefixes_of::<K>(peer);
         let table = K::map_mut(self.table);
-        for p in K::map(&self.adj.index).keys() {
-            candidates::redecide(table, *p, &mut self.env, out);
+        for p in prefixes {
+            candidates::redecide(table, p, &mut self.env, out);
         }
     }
 
@@ -351,9 +373,7 @@ impl PeerOp<'_> {
 
     fn announce_in<K: Prefix>(&mut self, path: Path, prefix: K, out: &mut Vec<RibChange>) {
         match candidates::upsert(K::map_mut(self.table), prefix, path, &mut self.env, out) {
-            Upsert::Added => {
-                K::map_mut(&mut self.adj.index).insert(prefix, ());
-            }
+            Upsert::Added => self.adj.added(K::FAMILY),
             Upsert::Updated { was_stale: true } => self.unstale(K::FAMILY),
             Upsert::Updated { was_stale: false } => {}
         }
@@ -367,10 +387,13 @@ impl PeerOp<'_> {
 
     /// Withdraws every path of one family the peer sent.
     pub(super) fn drop_family<K: Prefix>(&mut self, peer: PeerId, out: &mut Vec<RibChange>) {
-        let index = std::mem::take(K::map_mut(&mut self.adj.index));
+        let prefixes = self.prefixes_of::<K>(peer);
         let table = K::map_mut(self.table);
-        for prefix in index.into_keys() {
+        for prefix in prefixes {
             candidates::remove(table, prefix, peer, &mut self.env, out);
+        }
+        if let Some(n) = self.adj.prefixes.get_mut(family_slot(K::FAMILY)) {
+            *n = 0;
         }
         if let Some(n) = self.adj.stale.get_mut(family_slot(K::FAMILY)) {
             *n = 0;

@@ -11,14 +11,15 @@
 //!    [`LocRib::end_of_rib`] / [`LocRib::restart_timer_expired`] to finish a graceful restart.
 //!
 //! Memory: attribute sets are interned (one copy per distinct set), a prefix with one path
-//! costs one 24-byte hash bucket plus one 6-byte bucket in its peer's index, and paths of one
-//! prefix are stored together (16 bytes each).
+//! costs one 24-byte hash bucket, and paths of one prefix are stored together (16 bytes each).
+//! There is no per-peer prefix index; the rare per-peer operations scan the table.
 
 mod adj_rib_in;
 mod adj_rib_out;
 mod candidates;
 mod change;
 mod decision;
+mod export_ids;
 mod graceful_restart;
 mod import;
 mod intern;

@@ -40,14 +40,6 @@ impl<V> FamilyMaps<V> {
         self.v4.len() + self.v6.len()
     }
 
-    /// Number of prefixes of one family.
-    pub(crate) fn family_len(&self, family: AddressFamily) -> usize {
-        match family {
-            AddressFamily::Ipv4Unicast => self.v4.len(),
-            AddressFamily::Ipv6Unicast => self.v6.len(),
-        }
-    }
-
     /// The value stored for a prefix.
     pub(crate) fn get(&self, prefix: &IpNet) -> Option<&V> {
         match prefix {
@@ -108,5 +100,37 @@ impl Prefix for Ipv6Net {
 
     fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut FastMap<Self, V> {
         &mut maps.v6
+    }
+}
+
+/// Below this many buckets a table's growth leaves too little behind to be worth a trim.
+const TRIM_MIN_CAPACITY: usize = 1 << 16;
+
+impl<V> FamilyMaps<V> {
+    /// Room of both maps, in entries.
+    pub(crate) fn capacity(&self) -> usize {
+        self.v4.capacity() + self.v6.capacity()
+    }
+
+    /// Call after an operation that started with [`FamilyMaps::capacity`] `before`: when a
+    /// large map grew, the table it outgrew has just been freed, and is handed back to the
+    /// operating system rather than left resident in the heap.
+    pub(crate) fn release_outgrown(&self, before: usize) {
+        let after = self.capacity();
+        if after > before && after >= TRIM_MIN_CAPACITY {
+            release_free_heap();
+        }
+    }
+}
+
+/// Returns the allocator's free heap pages to the operating system. glibc keeps freed chunks
+/// below its (adaptive, up to 32 MiB) mmap threshold resident, so every doubling of a large hash
+/// table would otherwise leave the old table's pages counted in the process's memory.
+fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's arenas; it has no
+    // preconditions and touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -334,6 +334,8 @@ async fn drive_pools(
     mut reconcile_all: mpsc::Sender<()>,
 ) {
     let mut events = std::pin::pin!(events);
+    // The problems last reported per pool, so each is reported once.
+    let mut reported: BTreeMap<String, String> = BTreeMap::new();
     while let Some(event) = events.next().await {
         match event {
             Ok(Event::Apply(_) | Event::Delete(_) | Event::InitDone) => {
@@ -341,10 +343,27 @@ async fn drive_pools(
                     // A full channel already asks for a pass.
                     let _ = reconcile_all.try_send(());
                 }
+                report_pool_problems(&ctx, &mut reported).await;
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "watching IPAddressPools"),
         }
+    }
+}
+
+/// Emits an `InvalidPool` Event for each pool whose problems changed.
+async fn report_pool_problems(ctx: &Context, reported: &mut BTreeMap<String, String>) {
+    let objects = ctx.pools.state();
+    let problems = pools::pool_problems(&objects);
+    reported.retain(|name, _| problems.contains_key(name));
+    for (name, text) in problems {
+        if reported.get(&name) == Some(&text) {
+            continue;
+        }
+        if let Some(pool) = objects.iter().find(|p| p.name_any() == name) {
+            writer::warn_invalid_pool(ctx, pool, &text).await;
+        }
+        reported.insert(name, text);
     }
 }
 

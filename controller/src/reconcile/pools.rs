@@ -1,6 +1,7 @@
 //! IPAddressPools: parsing the cluster's pools for the allocator, and the
 //! usage the controller writes back to each pool's status.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ferrolb_api::{IPAddressPool, IPAddressPoolStatus};
@@ -36,6 +37,38 @@ pub fn parse_pools(objects: &[Arc<IPAddressPool>]) -> (Vec<Pool>, Vec<InvalidPoo
     }
     pools.sort_by(|a, b| a.name().cmp(b.name()));
     (pools, invalid)
+}
+
+/// What the shared validator finds wrong with each pool, by pool name (one
+/// line per problem): the same verdict the admission webhook gives, so pools
+/// created before the webhook was registered are reported too, overlaps
+/// between pools included. Of two overlapping pools, the one created later
+/// is reported.
+pub fn pool_problems(objects: &[Arc<IPAddressPool>]) -> BTreeMap<String, String> {
+    let mut pools: Vec<IPAddressPool> = objects.iter().map(|p| (**p).clone()).collect();
+    pools.sort_by(|a, b| {
+        let created = |p: &IPAddressPool| p.metadata.creation_timestamp.clone().map(|t| t.0);
+        created(a)
+            .cmp(&created(b))
+            .then_with(|| a.name_any().cmp(&b.name_any()))
+    });
+    let cluster = ferrolb_api::ClusterObjects {
+        pools,
+        ..ferrolb_api::ClusterObjects::default()
+    };
+    let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in ferrolb_api::validate_objects(&cluster) {
+        if e.kind == ferrolb_api::ObjectKind::IPAddressPool {
+            problems
+                .entry(e.name.clone())
+                .or_default()
+                .push(format!("{}: {}", e.field, e.reason));
+        }
+    }
+    problems
+        .into_iter()
+        .map(|(name, lines)| (name, lines.join("\n")))
+        .collect()
 }
 
 /// The status recording `usage`.

@@ -75,6 +75,52 @@ pub(super) async fn apply(
 /// Emits an Event on the Service; failures are logged, not retried (the
 /// Service's state is already right).
 async fn publish(ctx: &Context, service: &Service, event: &PlannedEvent) {
+    let kind = event.kind;
+    let emitted = emit(
+        ctx,
+        &service.object_ref(&()),
+        kind.is_warning(),
+        kind.reason(),
+        &event.note,
+        "AllocateIP",
+    )
+    .await;
+    if emitted {
+        tracing::info!(
+            service = %format!("{}/{}", service.namespace().unwrap_or_default(), service.name_any()),
+            reason = kind.reason(),
+            note = %event.note,
+            "emitted Event"
+        );
+    }
+}
+
+/// Emits a Warning `InvalidPool` Event on a pool the validator refuses
+/// (`kubectl describe ipaddresspool` shows why it is not used).
+pub(super) async fn warn_invalid_pool(ctx: &Context, pool: &IPAddressPool, problems: &str) {
+    if emit(
+        ctx,
+        &pool.object_ref(&()),
+        true,
+        "InvalidPool",
+        problems,
+        "ValidatePool",
+    )
+    .await
+    {
+        tracing::warn!(pool = %pool.name_any(), %problems, "IPAddressPool is invalid");
+    }
+}
+
+/// Publishes one Event; false (and a log line) if that failed.
+async fn emit(
+    ctx: &Context,
+    object: &k8s_openapi::api::core::v1::ObjectReference,
+    warning: bool,
+    reason: &str,
+    note: &str,
+    action: &str,
+) -> bool {
     // A recorder per Event: the recorder's de-duplication ignores the
     // message, and each of these Events says something new.
     let recorder = Recorder::new(
@@ -84,31 +130,28 @@ async fn publish(ctx: &Context, service: &Service, event: &PlannedEvent) {
             instance: Some(ctx.config.identity.clone()),
         },
     );
-    let kind = event.kind;
     let published = recorder
         .publish(
             &Event {
-                type_: if kind.is_warning() {
+                type_: if warning {
                     EventType::Warning
                 } else {
                     EventType::Normal
                 },
-                reason: kind.reason().to_owned(),
-                note: Some(event.note.clone()),
-                action: "AllocateIP".to_owned(),
+                reason: reason.to_owned(),
+                note: Some(note.to_owned()),
+                action: action.to_owned(),
                 secondary: None,
             },
-            &service.object_ref(&()),
+            object,
         )
         .await;
     match published {
-        Ok(()) => tracing::info!(
-            service = %format!("{}/{}", service.namespace().unwrap_or_default(), service.name_any()),
-            reason = kind.reason(),
-            note = %event.note,
-            "emitted Event"
-        ),
-        Err(e) => tracing::warn!(error = %e, reason = kind.reason(), "could not emit Event"),
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, reason, "could not emit Event");
+            false
+        }
     }
 }
 

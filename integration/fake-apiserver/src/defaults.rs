@@ -287,6 +287,26 @@ impl Allocations {
     }
 }
 
+/// Whether [`allocate`] has anything to do: the Service lacks a ClusterIP or a
+/// NodePort it should have. Lets writes of Services that have them (status
+/// updates, annotations) skip collecting every other Service's allocations.
+pub fn needs_allocation(special: Special, obj: &Value) -> bool {
+    if special != Special::Service || service_type(obj) == "ExternalName" {
+        return false;
+    }
+    let spec = &obj["spec"];
+    let missing_ip =
+        spec["clusterIP"].as_str().is_none_or(str::is_empty) || spec.get("clusterIPs").is_none();
+    let missing_port = wants_node_ports(obj)
+        && spec["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p.get("nodePort").is_none_or(Value::is_null));
+    let missing_health = wants_health_check_port(obj) && spec.get("healthCheckNodePort").is_none();
+    missing_ip || missing_port || missing_health
+}
+
 /// Allocates a ClusterIP and NodePorts a Service still lacks. Returns an error message
 /// when a range is exhausted.
 pub fn allocate(special: Special, obj: &mut Value, taken: &mut Allocations) -> Result<(), String> {
@@ -403,7 +423,9 @@ mod tests {
         let mut taken = Allocations::of(
             [json!({"spec": {"clusterIP": "10.96.0.10", "ports": [{"nodePort": 30000}]}})].iter(),
         );
+        assert!(needs_allocation(Special::Service, &svc));
         allocate(Special::Service, &mut svc, &mut taken).unwrap();
+        assert!(!needs_allocation(Special::Service, &svc));
         assert_eq!(svc["spec"]["clusterIP"], "10.96.0.11");
         assert_eq!(svc["spec"]["clusterIPs"], json!(["10.96.0.11"]));
         assert_eq!(svc["spec"]["ports"][0]["nodePort"], 30001);

@@ -25,8 +25,9 @@
 //!   contents) hold it; `gracePeriodSeconds` and `propagationPolicy` are ignored and
 //!   dependents whose owners are all gone are deleted at once (background GC);
 //! - no authentication, authorization, protobuf, Table output or API aggregation;
-//!   ValidatingWebhookConfigurations are stored but not called — use in-process
-//!   [`AdmissionHook`]s instead;
+//!   ValidatingWebhookConfigurations are called only when they give a
+//!   `clientConfig.url` (there is no cluster network to reach a Service); tests
+//!   can also register in-process [`AdmissionHook`]s;
 //! - Services get sequential ClusterIPs from 10.96.0.0/12 (IPv4 single-stack) and
 //!   NodePorts from 30000-32767.
 //!
@@ -68,6 +69,7 @@ mod store;
 mod store_access;
 mod validation;
 mod watch;
+mod webhooks;
 mod writes;
 
 pub use admission::{

@@ -239,7 +239,7 @@ impl State {
         let def = self.def(&key.resource)?;
         let special = Special::of(&def);
         let prev = self.objects.get(key).map(|s| s.value.clone());
-        if special == Special::Service {
+        if defaults::needs_allocation(special, &value) {
             let mut taken = Allocations::of(
                 resource_range(&self.objects, &key.resource)
                     .filter(|(k, _)| *k != key)

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::codec::decode_frame;
-use crate::message::{subcode, ErrorCode};
+use crate::message::{subcode, ErrorCode, IgnoredRouteRefresh};
 use crate::types::AddressFamily;
 
 #[test]
@@ -87,9 +87,32 @@ fn route_refresh_table() {
 }
 
 #[test]
-fn ignored_route_refresh_is_an_error_only_for_decode_message() {
-    let f = frame(5, &[0, 1, 0, 128]);
-    let err = decode_message(&f, OLD).unwrap_err();
+fn ignorable_route_refresh_decodes_as_ignored_and_round_trips() {
+    let ignored = |afi, subtype, safi| {
+        Message::RouteRefreshIgnored(IgnoredRouteRefresh { afi, subtype, safi })
+    };
+    let cases = [
+        ("unsupported family", vec![0, 1, 0, 128], ignored(1, 0, 128)),
+        ("BoRR", vec![0, 1, 1, 1], ignored(1, 1, 1)),
+        ("EoRR", vec![0, 2, 2, 1], ignored(2, 2, 1)),
+        (
+            "reserved subtype 255",
+            vec![0, 1, 255, 1],
+            ignored(1, 255, 1),
+        ),
+        ("unknown subtype", vec![0, 1, 7, 1], ignored(1, 7, 1)),
+    ];
+    for (name, body, expected) in cases {
+        let f = frame(5, &body);
+        assert_eq!(decode_message(&f, OLD), Ok(expected.clone()), "{name}");
+        assert_eq!(decode_frame(&f, OLD), Ok(None), "{name}");
+        let mut out = BytesMut::new();
+        encode_message(&expected, OLD, &mut out).unwrap();
+        assert_eq!(&out[..], &f[..], "{name}");
+    }
+    // A BoRR of the wrong length stays an error (RFC 7313 section 5).
+    let long = frame(5, &[0, 1, 1, 1, 0]);
+    let err = decode_message(&long, OLD).unwrap_err();
     assert_eq!(err.code, ErrorCode::RouteRefreshMessage);
-    assert_eq!(err.subcode, 0);
+    assert_eq!(err.subcode, 1);
 }

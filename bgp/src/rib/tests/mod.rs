@@ -4,3 +4,4 @@ pub(crate) mod support;
 
 mod loc_rib;
 mod scale;
+mod single_best;

@@ -255,6 +255,7 @@ where
                     ctx.dry_run(),
                 );
                 app.admission.review(&request).await?;
+                crate::webhooks::review(&app.store, &request).await?;
                 if ctx.dry_run() {
                     let shown = new.or(old).unwrap_or_default();
                     return Ok((code, Arc::new(shown)));

@@ -1,0 +1,228 @@
+//! Prometheus metrics per frontend and per backend.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::forward::ByteSink;
+
+/// Label of frontend metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct FrontendLabel {
+    /// The frontend's name.
+    pub frontend: String,
+}
+
+/// Label of backend metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct BackendLabel {
+    /// The frontend's name.
+    pub frontend: String,
+    /// The backend's address.
+    pub backend: String,
+}
+
+fn check_histogram() -> Histogram {
+    // 100 µs to ~3 s.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+/// Handles to every load balancer metric (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    frontend_active: Family<FrontendLabel, Gauge>,
+    frontend_total: Family<FrontendLabel, Counter>,
+    frontend_received: Family<FrontendLabel, Counter>,
+    frontend_sent: Family<FrontendLabel, Counter>,
+    frontend_unserved: Family<FrontendLabel, Counter>,
+    backend_active: Family<BackendLabel, Gauge>,
+    backend_total: Family<BackendLabel, Counter>,
+    backend_sent: Family<BackendLabel, Counter>,
+    backend_received: Family<BackendLabel, Counter>,
+    backend_connect_errors: Family<BackendLabel, Counter>,
+    backend_up: Family<BackendLabel, Gauge>,
+    check_seconds: Family<BackendLabel, Histogram, fn() -> Histogram>,
+}
+
+impl Default for Metrics {
+    /// Metrics registered nowhere (for a load balancer without a registry).
+    fn default() -> Self {
+        Metrics {
+            frontend_active: Family::default(),
+            frontend_total: Family::default(),
+            frontend_received: Family::default(),
+            frontend_sent: Family::default(),
+            frontend_unserved: Family::default(),
+            backend_active: Family::default(),
+            backend_total: Family::default(),
+            backend_sent: Family::default(),
+            backend_received: Family::default(),
+            backend_connect_errors: Family::default(),
+            backend_up: Family::default(),
+            check_seconds: Family::new_with_constructor(check_histogram),
+        }
+    }
+}
+
+impl Metrics {
+    /// Creates the metrics and registers them in `registry` (names get its prefix).
+    pub fn register(registry: &mut Registry) -> Metrics {
+        let m = Metrics::default();
+        let r = registry;
+        r.register(
+            "frontend_connections_active",
+            "Client connections open now",
+            m.frontend_active.clone(),
+        );
+        r.register(
+            "frontend_connections",
+            "Client connections accepted",
+            m.frontend_total.clone(),
+        );
+        r.register_with_unit(
+            "frontend_received",
+            "Bytes received from clients",
+            Unit::Bytes,
+            m.frontend_received.clone(),
+        );
+        r.register_with_unit(
+            "frontend_sent",
+            "Bytes sent to clients",
+            Unit::Bytes,
+            m.frontend_sent.clone(),
+        );
+        r.register(
+            "frontend_unserved",
+            "Client connections closed because no backend could take them",
+            m.frontend_unserved.clone(),
+        );
+        r.register(
+            "backend_connections_active",
+            "Connections open to the backend now",
+            m.backend_active.clone(),
+        );
+        r.register(
+            "backend_connections",
+            "Connections established to the backend",
+            m.backend_total.clone(),
+        );
+        r.register_with_unit(
+            "backend_sent",
+            "Bytes sent to the backend",
+            Unit::Bytes,
+            m.backend_sent.clone(),
+        );
+        r.register_with_unit(
+            "backend_received",
+            "Bytes received from the backend",
+            Unit::Bytes,
+            m.backend_received.clone(),
+        );
+        r.register(
+            "backend_connect_errors",
+            "Failed or timed-out connection attempts to the backend",
+            m.backend_connect_errors.clone(),
+        );
+        r.register(
+            "backend_up",
+            "1 while health checks keep the backend in rotation",
+            m.backend_up.clone(),
+        );
+        r.register_with_unit(
+            "backend_check",
+            "Duration of health checks",
+            Unit::Seconds,
+            m.check_seconds.clone(),
+        );
+        m
+    }
+
+    /// The handles of one frontend.
+    pub(crate) fn frontend(&self, name: &str) -> FrontendMetrics {
+        let l = FrontendLabel {
+            frontend: name.to_owned(),
+        };
+        FrontendMetrics {
+            active: self.frontend_active.get_or_create(&l).clone(),
+            total: self.frontend_total.get_or_create(&l).clone(),
+            received: self.frontend_received.get_or_create(&l).clone(),
+            sent: self.frontend_sent.get_or_create(&l).clone(),
+            unserved: self.frontend_unserved.get_or_create(&l).clone(),
+        }
+    }
+
+    /// The handles of one backend.
+    pub(crate) fn backend(&self, frontend: &str, backend: &str) -> BackendMetrics {
+        let l = BackendLabel {
+            frontend: frontend.to_owned(),
+            backend: backend.to_owned(),
+        };
+        BackendMetrics {
+            active: self.backend_active.get_or_create(&l).clone(),
+            total: self.backend_total.get_or_create(&l).clone(),
+            sent: self.backend_sent.get_or_create(&l).clone(),
+            received: self.backend_received.get_or_create(&l).clone(),
+            connect_errors: self.backend_connect_errors.get_or_create(&l).clone(),
+            up: self.backend_up.get_or_create(&l).clone(),
+            check_seconds: self.check_seconds.get_or_create(&l).clone(),
+        }
+    }
+
+    /// Drops the series of a backend that is gone and has no connections left.
+    pub(crate) fn forget_backend(&self, frontend: &str, backend: &str) {
+        let l = BackendLabel {
+            frontend: frontend.to_owned(),
+            backend: backend.to_owned(),
+        };
+        self.backend_active.remove(&l);
+        self.backend_total.remove(&l);
+        self.backend_sent.remove(&l);
+        self.backend_received.remove(&l);
+        self.backend_connect_errors.remove(&l);
+        self.backend_up.remove(&l);
+        self.check_seconds.remove(&l);
+    }
+}
+
+/// One frontend's metric handles.
+#[derive(Debug, Clone)]
+pub(crate) struct FrontendMetrics {
+    pub active: Gauge,
+    pub total: Counter,
+    pub received: Counter,
+    pub sent: Counter,
+    pub unserved: Counter,
+}
+
+/// One backend's metric handles.
+#[derive(Debug, Clone)]
+pub(crate) struct BackendMetrics {
+    pub active: Gauge,
+    pub total: Counter,
+    pub sent: Counter,
+    pub received: Counter,
+    pub connect_errors: Counter,
+    pub up: Gauge,
+    pub check_seconds: Histogram,
+}
+
+/// Counts a connection's bytes on its frontend and backend as they move.
+pub(crate) struct ConnectionBytes {
+    pub frontend: FrontendMetrics,
+    pub backend: BackendMetrics,
+}
+
+impl ByteSink for ConnectionBytes {
+    fn to_backend(&self, n: u64) {
+        self.frontend.received.inc_by(n);
+        self.backend.sent.inc_by(n);
+    }
+
+    fn to_client(&self, n: u64) {
+        self.backend.received.inc_by(n);
+        self.frontend.sent.inc_by(n);
+    }
+}

@@ -1,0 +1,189 @@
+//! Health checks over TLS against the test CA, and backends failing under load.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+const INTERVAL_MS: u64 = 200;
+
+/// When a client connection started, and the backend that answered or the error.
+type Attempt = (Instant, Result<String, String>);
+
+fn https_frontend(fe: std::net::SocketAddr, backends: &str, tls: &str) -> String {
+    format!(
+        "frontends: [{{name: api, listen: ['{fe}'], backends: {backends}, \
+         healthCheck: {{kind: https, path: /readyz, {tls}, interval: {INTERVAL_MS}ms, timeout: 150ms, rise: 2, fall: 3}}}}]"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_500_leaves_rotation_within_fall_intervals_and_returns_after_rise() {
+    let pki = Pki::new();
+    let b0 = Server::start(&pki, "b0", "127.0.0.2").await;
+    let b1 = Server::start(&pki, "b1", "127.0.0.3").await;
+    let fe = free_port("127.0.0.1");
+    let ca = format!("caFile: '{}'", pki.ca_file.display());
+    let lb = load_balancer(&https_frontend(fe, &backends_yaml(&[&b0, &b1]), &ca));
+    // Checks pass: both stay in.
+    tokio::time::sleep(Duration::from_millis(3 * INTERVAL_MS)).await;
+    assert!(
+        in_rotation(&lb, "api", b0.address) && in_rotation(&lb, "api", b1.address),
+        "{:?}",
+        lb.status()
+    );
+
+    b1.set_ready(false);
+    let out = wait_until(Duration::from_secs(5), || {
+        !in_rotation(&lb, "api", b1.address)
+    })
+    .await
+    .expect("b1 leaves rotation");
+    // fall × interval, plus one interval for the phase of the first failing check.
+    assert!(
+        out <= Duration::from_millis(4 * INTERVAL_MS + 150),
+        "left after {out:?}"
+    );
+    let status = lb.status();
+    let b1_status = status[0]
+        .backends
+        .iter()
+        .find(|b| b.address == b1.address)
+        .unwrap();
+    assert!(
+        b1_status
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("500"),
+        "{b1_status:?}"
+    );
+    for _ in 0..6 {
+        assert_eq!(which(fe, None).await.unwrap(), "b0");
+    }
+
+    b1.set_ready(true);
+    let back = wait_until(Duration::from_secs(5), || {
+        in_rotation(&lb, "api", b1.address)
+    })
+    .await
+    .expect("b1 returns");
+    assert!(
+        back <= Duration::from_millis(3 * INTERVAL_MS + 150),
+        "returned after {back:?}"
+    );
+    let names: Vec<String> = futures::future::join_all((0..4).map(|_| which(fe, None)))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(names.iter().any(|n| n == "b1"), "{names:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_verification_against_the_ca_or_skipped() {
+    let pki = Pki::new();
+    let other = Pki::new();
+    let b0 = Server::start(&pki, "b0", "127.0.0.4").await;
+    let cases = [
+        (format!("caFile: '{}'", pki.ca_file.display()), true),
+        ("insecureSkipVerify: true".to_owned(), true),
+        (format!("caFile: '{}'", other.ca_file.display()), false),
+    ];
+    for (tls, up) in cases {
+        let fe = free_port("127.0.0.1");
+        let lb = load_balancer(&https_frontend(fe, &backends_yaml(&[&b0]), &tls));
+        tokio::time::sleep(Duration::from_millis(3 * INTERVAL_MS)).await;
+        assert_eq!(
+            in_rotation(&lb, "api", b0.address),
+            up,
+            "{tls}: {:?}",
+            lb.status()
+        );
+    }
+}
+
+/// Clients open short connections in a loop while one backend is killed: after the load
+/// balancer notices, nothing goes to it, and the only failed client connections are those
+/// that were open on it when it died.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_backend_under_load() {
+    let pki = Pki::new();
+    let b0 = Server::start(&pki, "b0", "127.0.0.5").await;
+    let b1 = Server::start(&pki, "b1", "127.0.0.6").await;
+    let mut b2 = Server::start(&pki, "b2", "127.0.0.7").await;
+    let fe = free_port("127.0.0.1");
+    let ca = format!("caFile: '{}'", pki.ca_file.display());
+    let lb = Arc::new(load_balancer(&https_frontend(
+        fe,
+        &backends_yaml(&[&b0, &b1, &b2]),
+        &ca,
+    )));
+    const CLIENTS: usize = 4;
+    let stop = Arc::new(AtomicBool::new(false));
+    // (started, backend or error)
+    let log: Arc<Mutex<Vec<Attempt>>> = Arc::default();
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let (stop, log) = (stop.clone(), log.clone());
+        clients.push(tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let result = async {
+                    let (name, mut conn) = hello(fe, None).await?;
+                    // Stay a little while, as a request does.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    conn.get_mut().write_all(b"ping!").await?;
+                    let mut back = [0u8; 5];
+                    conn.read_exact(&mut back).await?;
+                    Ok::<_, std::io::Error>(name)
+                }
+                .await;
+                log.lock()
+                    .unwrap()
+                    .push((started, result.map_err(|e| e.to_string())));
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let killed_at = Instant::now();
+    b2.kill();
+    let detected = wait_until(Duration::from_secs(5), || {
+        !in_rotation(&lb, "api", b2.address)
+    })
+    .await
+    .expect("b2 leaves rotation");
+    let detected_at = killed_at + detected;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.unwrap();
+    }
+    let log = log.lock().unwrap();
+    let ok = log.iter().filter(|(_, r)| r.is_ok()).count();
+    let failed: Vec<_> = log.iter().filter(|(_, r)| r.is_err()).collect();
+    assert!(ok > 100, "enough load: {ok} connections");
+    for (started, r) in log.iter() {
+        if let Ok(name) = r {
+            assert!(
+                !(name == "b2" && *started > detected_at),
+                "a connection started {:?} after detection went to b2",
+                *started - detected_at
+            );
+        }
+    }
+    // Passive checking takes it out at the first refused connection, and that connection
+    // is retried on another backend: only those open on b2 when it died fail.
+    assert!(
+        detected < Duration::from_millis(3 * INTERVAL_MS + 200),
+        "detected after {detected:?}"
+    );
+    assert!(failed.len() <= CLIENTS, "failed: {failed:?}");
+    for (started, _) in &failed {
+        assert!(*started <= detected_at, "a failure started after detection");
+    }
+}

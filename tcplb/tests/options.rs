@@ -1,0 +1,104 @@
+//! Per-frontend options: PROXY protocol v2, idle timeout and connection limits.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_protocol_v2_header_reaches_the_backend() {
+    let backend = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fe = free_port("127.0.0.1");
+    let _lb = load_balancer(&format!(
+        "frontends: [{{name: api, listen: ['{fe}'], proxyProtocol: true, backends: [{{address: '{}'}}]}}]",
+        backend.local_addr().unwrap()
+    ));
+    let mut client = connect(fe, Some("127.0.0.77")).await.unwrap();
+    let client_addr = client.local_addr().unwrap();
+    client.write_all(b"payload").await.unwrap();
+    // Health checks connect too; the proxied connection is the one that sends bytes.
+    let mut got = Vec::new();
+    while got.is_empty() {
+        let (mut s, _) = backend.accept().await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_millis(500), s.read_to_end(&mut got)).await;
+        if got.is_empty() {
+            continue;
+        }
+        let expected = ferrolb_tcplb::proxy_protocol::encode(client_addr, fe);
+        assert!(got.len() >= expected.len() + 7, "{got:?}");
+        assert_eq!(&got[..expected.len()], &expected[..]);
+        assert_eq!(&got[expected.len()..], b"payload");
+        assert_eq!(
+            &got[16..20],
+            &[127, 0, 0, 77],
+            "source address is the client's"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_after_the_idle_timeout() {
+    let pki = Pki::new();
+    let b0 = Server::start(&pki, "b0", "127.0.0.13").await;
+    let fe = free_port("127.0.0.1");
+    let _lb = load_balancer(&format!(
+        "frontends: [{{name: api, listen: ['{fe}'], timeouts: {{idle: 300ms}}, backends: {}}}]",
+        backends_yaml(&[&b0])
+    ));
+    let (_, mut conn) = hello(fe, None).await.unwrap();
+    // Activity keeps it open past the timeout.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        conn.get_mut().write_all(b"tick").await.unwrap();
+        let mut b = [0u8; 4];
+        conn.read_exact(&mut b).await.unwrap();
+    }
+    let quiet = Instant::now();
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(TIMEOUT, conn.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    let after = quiet.elapsed();
+    assert!(
+        after >= Duration::from_millis(280) && after < Duration::from_secs(2),
+        "closed after {after:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limits_per_frontend_and_backend() {
+    let pki = Pki::new();
+    let b0 = Server::start(&pki, "b0", "127.0.0.14").await;
+    let b1 = Server::start(&pki, "b1", "127.0.0.15").await;
+    let fe = free_port("127.0.0.1");
+    let _lb = load_balancer(&format!(
+        "frontends: [{{name: api, listen: ['{fe}'], maxConnections: 3, backendMaxConnections: 2, \
+         algorithm: sourceHash, backends: {}}}]",
+        backends_yaml(&[&b0, &b1])
+    ));
+    // One client address would hash to one backend; the per-backend cap spills it over.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(hello(fe, None).await.unwrap());
+    }
+    let on = |n: &str| held.iter().filter(|(h, _)| h == n).count();
+    assert_eq!((on("b0") + on("b1"), on("b0").max(on("b1"))), (3, 2));
+    // The fourth waits in the accept queue until one of the three closes.
+    let fourth = tokio::spawn(hello(fe, None));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !fourth.is_finished(),
+        "frontend limit holds the fourth back"
+    );
+    held.pop();
+    let (_, _conn) = tokio::time::timeout(TIMEOUT, fourth)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

@@ -209,7 +209,10 @@ fn interop_frr_bfd_up_and_detection_both_ways() {
         // timestamp gives the detection time.
         assert!(took < Duration::from_secs(8), "FRR took {took:?}");
         if let Some(logged) = logged_down_after(&bfdd(&frr).log(), stopped_at) {
-            assert!(logged < DETECTION_BOUND * 2, "bfdd logged Down after {logged:?}");
+            assert!(
+                logged < DETECTION_BOUND * 2,
+                "bfdd logged Down after {logged:?}"
+            );
             frr_logged.push(logged);
         }
         frr_side.push(took);

@@ -76,7 +76,9 @@ async fn main() {
                 &services,
                 json!({
                     "metadata": {"name": format!("svc-{i}"), "namespace": format!("ns-{}", i % 50)},
-                    "spec": {"type": "LoadBalancer", "ipFamilies": [family], "ports": [{"port": 80}]},
+                    // Without NodePorts: 10,000 would not fit the 2,768 NodePorts there are.
+                    "spec": {"type": "LoadBalancer", "ipFamilies": [family], "ports": [{"port": 80}],
+                             "allocateLoadBalancerNodePorts": false},
                 }),
             )
             .unwrap();

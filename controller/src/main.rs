@@ -202,20 +202,32 @@ async fn main() -> anyhow::Result<()> {
         daemon.readiness().clone(),
         async move { shutdown.wait().await },
     );
-    let admission = async {
+    let webhook_shutdown = daemon.shutdown().clone();
+    let admission = async move {
         match webhook_settings {
             Some(settings) => {
-                let shutdown = daemon.shutdown().clone();
-                webhook::run(client, settings, async move { shutdown.wait().await }).await
+                webhook::run(
+                    client,
+                    settings,
+                    async move { webhook_shutdown.wait().await },
+                )
+                .await
             }
             None => Ok(()),
         }
     };
-    // The webhook serves until shutdown; if it cannot start, the replica
-    // must not pretend to be healthy.
-    let (controlled, admitted) = tokio::join!(controller, admission);
-    controlled?;
-    admitted?;
+    // The webhook serves until shutdown; if it cannot start (say, its port
+    // is taken), the replica exits at once rather than run without it.
+    {
+        tokio::pin!(controller, admission);
+        tokio::select! {
+            controlled = &mut controller => controlled?,
+            admitted = &mut admission => {
+                admitted?;
+                controller.await?;
+            }
+        }
+    }
     daemon.finish().await?;
     Ok(())
 }

@@ -78,6 +78,29 @@ async fn busy_admin_port_fails_start() {
 }
 
 #[tokio::test]
+async fn busy_webhook_port_fails_start() {
+    let cluster = Cluster::start().await;
+    let dir = TempDir::new("controller");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    let mut daemon = controller(&cluster, &dir);
+    let at = daemon
+        .args
+        .iter()
+        .position(|a| a == "--webhook-listen")
+        .unwrap();
+    daemon.args[at + 1] = busy_addr.clone();
+    let mut child = daemon.spawn("127.0.0.1:0", &[]);
+    let status = child.wait_exit(Duration::from_secs(20)).await;
+    assert_ne!(status.code(), Some(0), "{}", child.transcript());
+    let transcript = child.transcript();
+    assert!(
+        transcript.contains(&format!("webhook cannot listen on {busy_addr}")),
+        "{transcript}"
+    );
+}
+
+#[tokio::test]
 async fn allocates_as_a_process() {
     let cluster = Cluster::start().await;
     cluster.pool("p", "addresses: [192.0.2.0/30]").await;

@@ -145,24 +145,23 @@ fn speakers_answer_arp_and_ndp_with_one_owner_and_fail_over() {
 
     // Every address has exactly one owner, as the status objects say and as
     // the client's ARP sees it.
-    let reported = wait_until("one L2 owner per address", || {
+    // Speakers join the liveness group one by one and ownership settles as
+    // they do: read both views afresh until they agree on all three nodes.
+    let (reported, by_arp) = wait_until("the status objects and ARP to agree", || {
         let owners = block_in(api_ns, async { l2_owners(&api.client()).await });
         let complete = owners.len() == SERVICES + 1 && owners.values().all(|o| o.len() == 1);
-        if complete {
-            Ok(owners)
-        } else {
-            Err(format!("{owners:?}"))
+        if !complete {
+            return Err(format!("status {owners:?}"));
         }
-    });
-    let by_arp = wait_until("ARP answers from the owners", || {
         let by_arp = owners_by_arp(&lan, &macs)?;
         let agree = by_arp
             .iter()
-            .all(|(ip, node)| reported[ip] == [common::node_name(*node)]);
-        if agree {
-            Ok(by_arp)
+            .all(|(ip, node)| owners[ip] == [common::node_name(*node)]);
+        let used: BTreeSet<usize> = by_arp.values().copied().collect();
+        if agree && used.len() == NODES {
+            Ok((owners, by_arp))
         } else {
-            Err(format!("ARP {by_arp:?} vs status {reported:?}"))
+            Err(format!("ARP {by_arp:?} vs status {owners:?}"))
         }
     });
     let mut load = [0usize; NODES];

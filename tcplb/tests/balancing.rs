@@ -67,7 +67,7 @@ async fn least_connections_fills_the_idlest() {
     let pki = Pki::new();
     let b = futures_join(&pki, &["b0", "b1", "b2"], "127.0.0.1").await;
     let fe = free_port("127.0.0.1");
-    let _lb = load_balancer(&format!(
+    let lb = load_balancer(&format!(
         "frontends: [{{name: api, listen: ['{fe}'], algorithm: leastConnections, backends: {}}}]",
         backends_yaml(&[&b[0], &b[1], &b[2]])
     ));
@@ -81,7 +81,15 @@ async fn least_connections_fills_the_idlest() {
     }
     // Close both connections of b0: the next two go there.
     held.retain(|(n, _)| n != "b0");
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let b0_idle = || {
+        lb.status()[0]
+            .backends
+            .iter()
+            .any(|s| s.address == b[0].address && s.active_connections == 0)
+    };
+    wait_until(std::time::Duration::from_secs(10), b0_idle)
+        .await
+        .expect("the proxy sees b0's connections close");
     for _ in 0..2 {
         let next = hello(fe, None).await.unwrap();
         assert_eq!(next.0, "b0");

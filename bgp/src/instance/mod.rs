@@ -46,6 +46,7 @@ use ipnet::IpNet;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::attribute::{NextHop, PathAttributes};
+use crate::message::{subcode, Notification};
 use crate::rib::{BestRoute, DecisionConfig, ExportPolicy, ImportPolicy, RibChange};
 use crate::session::{DynamicNeighbors, Listener, PeerConfig, SessionError};
 use crate::types::{Asn, RouterId};
@@ -145,6 +146,11 @@ pub(crate) enum Command {
         oneshot::Sender<Result<(), InstanceError>>,
     ),
     RemoveNeighbor(IpAddr, oneshot::Sender<Result<(), InstanceError>>),
+    CloseSession(
+        IpAddr,
+        Notification,
+        oneshot::Sender<Result<(), InstanceError>>,
+    ),
     AddDynamic(
         Box<DynamicNeighborConfig>,
         oneshot::Sender<Result<(), InstanceError>>,
@@ -215,6 +221,25 @@ impl Instance {
     pub async fn remove_neighbor(&self, address: IpAddr) -> Result<(), InstanceError> {
         self.request(|tx| Command::RemoveNeighbor(address, tx))
             .await?
+    }
+
+    /// Closes one neighbour's session at once with `notification` (AutomaticStop). Its routes
+    /// go at once too (a session we close is no graceful restart), and the session comes back
+    /// by itself after the IdleHold backoff.
+    pub async fn close_session(
+        &self,
+        address: IpAddr,
+        notification: Notification,
+    ) -> Result<(), InstanceError> {
+        self.request(|tx| Command::CloseSession(address, notification, tx))
+            .await?
+    }
+
+    /// Closes the session of a neighbour whose forwarding path BFD reports down (RFC 5882
+    /// section 4.3), with Cease/BFD Down (RFC 9384).
+    pub async fn bfd_down(&self, address: IpAddr) -> Result<(), InstanceError> {
+        self.close_session(address, Notification::cease(subcode::cease::BFD_DOWN))
+            .await
     }
 
     /// Accepts neighbours from a range of addresses.

@@ -99,6 +99,17 @@ impl Task {
             Command::AddDynamic(config, reply) => {
                 let _ = reply.send(self.add_dynamic(*config));
             }
+            Command::CloseSession(address, notification, reply) => {
+                let result = match self.neighbors.get(&address) {
+                    Some(n) => {
+                        let control = n.control.clone();
+                        tokio::spawn(async move { control.close(notification).await });
+                        Ok(())
+                    }
+                    None => Err(InstanceError::UnknownNeighbor(address)),
+                };
+                let _ = reply.send(result);
+            }
             Command::Announce(prefixes, attributes, next_hop) => {
                 let route = LocalRoute {
                     attributes,

@@ -130,9 +130,12 @@ impl Server {
         self.ready.store(ready, Ordering::SeqCst);
     }
 
-    /// Stops the server: its port refuses connections, its connections are reset.
-    pub fn kill(&mut self) {
-        self.tasks.abort_all();
+    /// Stops the server: once this returns, its port refuses connections and its
+    /// connections are reset.
+    pub async fn kill(&mut self) {
+        // Waiting for the aborted tasks makes sure the listening socket is closed, not
+        // merely scheduled to close.
+        self.tasks.shutdown().await;
     }
 }
 

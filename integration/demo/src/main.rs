@@ -1,0 +1,5 @@
+//! FerroLB's whole-system demo.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}

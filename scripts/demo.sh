@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# FerroLB's main job on one machine: builds the programs and runs them in network namespaces
-# that this script creates and always removes again (also on Ctrl-C and on failure).
+# FerroLB's main job on one machine: builds the programs and runs the whole system in network
+# namespaces that the demo creates and always removes again (also on Ctrl-C and on failure).
 #
-#   sudo ./scripts/demo.sh
+#   sudo ./scripts/demo.sh           # the demo; ends with a summary, exit 0 if every step worked
+#   sudo ./scripts/demo.sh --keep    # leave it up to look around; `lbctl demo down` removes it
 #
-# Today it shows the router daemon: every example configuration is checked with the shared
-# validator, then ferrolb-router runs from configs/homelab in a namespace of its own and
-# answers on its admin API. The whole-system demo (controller, speakers, routers, clients)
-# grows here as those programs land.
+# What runs: an in-process Kubernetes API server (the fake one from the tests) seeded from
+# configs/demo/, the real ferrolb-controller, a ferrolb-speaker on each of three node namespaces
+# (with stand-in pods and API servers), two ferrolb-router namespaces and a client namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,100 +15,41 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "demo: run as root (sudo ./scripts/demo.sh): it creates network namespaces" >&2
     exit 2
 fi
-for tool in ip cargo curl; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "demo: '$tool' is missing; ./scripts/install-deps.sh installs the Debian packages FerroLB uses" >&2
-        exit 2
-    fi
-done
 
-NS="flb-demo-$$"
-ROUTER_PID=""
-RESULTS=()
-cleanup() {
-    if [ -n "$ROUTER_PID" ] && kill -0 "$ROUTER_PID" 2>/dev/null; then
-        kill -TERM "$ROUTER_PID" 2>/dev/null || true
-        wait "$ROUTER_PID" 2>/dev/null || true
-    fi
-    ip netns del "$NS" 2>/dev/null || true
-    [ -n "${WORK:-}" ] && rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+# What the demo itself needs: iproute2 (ip netns, veth, bridge, nexthop objects) and curl for the
+# commands it suggests with --keep. Anything missing is installed by install-deps.sh, which says
+# what it installs.
+missing=()
+command -v ip >/dev/null 2>&1 || missing+=("ip (iproute2)")
+command -v curl >/dev/null 2>&1 || missing+=("curl")
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "demo: missing ${missing[*]}; running ./scripts/install-deps.sh to install it" >&2
+    ./scripts/install-deps.sh
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "demo: cargo is missing: install a Rust toolchain (https://rustup.rs), then run this again" >&2
+    exit 2
+fi
+if ! ip nexthop show >/dev/null 2>&1; then
+    echo "demo: this iproute2 or kernel has no nexthop objects (ip nexthop); the routers need them (Linux 5.3+)" >&2
+    exit 2
+fi
+probe="flb-demo-probe-$$"
+if ! ip netns add "$probe" 2>/dev/null; then
+    echo "demo: cannot create network namespaces here (a container without CAP_SYS_ADMIN?)" >&2
+    exit 2
+fi
+ip netns del "$probe"
 
-step() { printf '\n==> %s\n' "$*"; }
-record() { RESULTS+=("$1|$2"); }
-
-step "building ferrolb-router (release)"
-cargo build --release --locked --bin ferrolb-router
+echo "==> building ferrolb-controller, ferrolb-speaker, ferrolb-router, lbctl and ferrolb-demo (release)"
+cargo build --release --locked \
+    --bin ferrolb-controller --bin ferrolb-speaker --bin ferrolb-router --bin lbctl --bin ferrolb-demo
 BIN="${CARGO_TARGET_DIR:-target}/release"
 
-step "checking every example router configuration with the shared validator"
-# The examples name files under /etc/ferrolb (BGP passwords, CA bundles); the demo checks copies
-# that point at placeholder files in a temporary directory instead of touching /etc.
-WORK="$(mktemp -d)"
-for config in configs/*/router-*.yaml; do
-    copy="$WORK/$(basename "$(dirname "$config")")-$(basename "$config")"
-    sed "s#/etc/ferrolb/#$WORK/etc/#g" "$config" > "$copy"
-    for file in $(grep -o "$WORK/etc/[A-Za-z0-9._/-]*" "$copy" | sort -u); do
-        mkdir -p "$(dirname "$file")"
-        [ -e "$file" ] || echo "demo-placeholder" > "$file"
-    done
-    echo "$config:"
-    "$BIN/ferrolb-router" --check-config --config "$copy"
-done
-record "example configurations valid" ok
-
-step "a configuration with a mistake is refused, naming the field"
-bad="$(mktemp)"
-sed 's/^asn: .*/asn: 0/' configs/homelab/router-1.yaml > "$bad"
-if out="$(RUST_BACKTRACE=0 "$BIN/ferrolb-router" --check-config --config "$bad" 2>&1)"; then
-    echo "$out"
-    record "bad configuration refused with the field named" FAIL
-elif echo "$out" && grep -q 'asn: AS number 0' <<<"$out"; then
-    record "bad configuration refused with the field named" ok
-else
-    record "bad configuration refused with the field named" FAIL
-fi
-rm -f "$bad"
-
-step "starting ferrolb-router in namespace $NS"
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-# A router forwards: FerroLB checks this at start and says so if it is off.
-ip netns exec "$NS" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-config="$WORK/homelab-router-1.yaml"
-ip netns exec "$NS" "$BIN/ferrolb-router" --config "$config" --admin-listen 127.0.0.1:9612 &
-ROUTER_PID=$!
-for _ in $(seq 1 50); do
-    if ip netns exec "$NS" curl -fsS http://127.0.0.1:9612/readyz >/dev/null 2>&1; then break; fi
-    sleep 0.1
-done
-if ip netns exec "$NS" curl -fsS http://127.0.0.1:9612/readyz; then
-    echo
-    record "router ready on its admin API" ok
-else
-    record "router ready on its admin API" FAIL
-fi
-if ip netns exec "$NS" curl -fsS http://127.0.0.1:9612/metrics | grep 'ferrolb_build_info'; then
-    record "router metrics served" ok
-else
-    record "router metrics served" FAIL
+# A demo left up with --keep (or killed) is removed first.
+if [ -e /run/ferrolb-demo/state.json ]; then
+    echo "==> removing the previous demo"
+    "$BIN/lbctl" demo down
 fi
 
-step "stopping the router with SIGTERM"
-kill -TERM "$ROUTER_PID"
-if wait "$ROUTER_PID"; then
-    record "router stopped cleanly" ok
-else
-    record "router stopped cleanly" FAIL
-fi
-ROUTER_PID=""
-
-step "summary"
-failed=0
-printf '%-50s %s\n' "step" "result"
-for r in "${RESULTS[@]}"; do
-    printf '%-50s %s\n' "${r%%|*}" "${r##*|}"
-    [ "${r##*|}" = ok ] || failed=1
-done
-exit "$failed"
+exec "$BIN/ferrolb-demo" "$@"

@@ -35,9 +35,9 @@ pub use crd::peer::{BGPPeer, BGPPeerSpec};
 pub use crd::pool::{IPAddressPool, IPAddressPoolSpec, IPAddressPoolStatus, ServiceAllocation};
 pub use crd::selector::{any_selector_matches, selector_matches, LabelSelector};
 pub use crd::status::{
-    AnnouncementProtocol, BGPSessionState, BGPSessionStateSpec, BGPSessionStateStatus,
-    ServiceAnnouncement, ServiceAnnouncementSpec, ServiceAnnouncementStatus, ServiceReference,
-    SessionState,
+    AnnouncedPeerSession, AnnouncementProtocol, BGPSessionState, BGPSessionStateSpec,
+    BGPSessionStateStatus, BfdSessionStatus, BfdState, ServiceAnnouncement,
+    ServiceAnnouncementSpec, ServiceAnnouncementStatus, ServiceReference, SessionState,
 };
 pub use crd::{API_VERSION, GROUP, VERSION};
 pub use duration::{Duration, DurationParseError};

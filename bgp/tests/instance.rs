@@ -83,10 +83,6 @@ async fn speaker(
     peer.local_address = Some(IpAddr::V4(speaker_addr(n)));
     peer.session.graceful_restart = gr;
     fast_retry(&mut peer);
-    instance
-        .add_neighbor(NeighborConfig::new(peer))
-        .await
-        .unwrap();
     let attributes = PathAttributes {
         communities: vec![Community::new(64512, 100)],
         large_communities: vec![LargeCommunity {
@@ -97,8 +93,15 @@ async fn speaker(
         med: Some(10),
         ..PathAttributes::default()
     };
+    // Routes first, then the session, as the speaker daemon does: the session's first
+    // UPDATEs then carry them before End-of-RIB, which a restarting speaker needs (an
+    // End-of-RIB sent before its routes would purge them from the helper as stale).
     instance
         .announce(prefixes.to_vec(), attributes, None)
+        .await
+        .unwrap();
+    instance
+        .add_neighbor(NeighborConfig::new(peer))
         .await
         .unwrap();
     instance
@@ -280,6 +283,32 @@ async fn graceful_restart_keeps_routes_until_end_of_rib() {
     fib.assert_steady(service_ip(), &[2], Duration::from_millis(500))
         .await;
     process.kill().await;
+    router.shutdown().await.unwrap();
+}
+
+/// BFD reporting the path down closes the session at once: the routes go even though the
+/// speaker could restart gracefully, and come back when the session does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bfd_down_removes_routes_at_once_and_the_session_comes_back() {
+    let (router, addr) = router().await;
+    let mut fib = Fib::subscribe(&router).await;
+    let gr = GracefulRestartConfig {
+        restart_time: 120,
+        restarting: false,
+        forwarding_preserved: true,
+    };
+    let _alive = speaker(3, addr, None, &[service_ip()]).await;
+    let _flapping = speaker(2, addr, Some(gr), &[service_ip()]).await;
+    fib.wait_next_hops(service_ip(), &[2, 3]).await;
+
+    router.bfd_down(IpAddr::V4(speaker_addr(2))).await.unwrap();
+    fib.wait_next_hops(service_ip(), &[3]).await;
+    // The session is not shut for good: the speaker connects again and its route is back.
+    fib.wait_next_hops(service_ip(), &[2, 3]).await;
+    assert!(router
+        .bfd_down("192.0.2.99".parse().unwrap())
+        .await
+        .is_err());
     router.shutdown().await.unwrap();
 }
 

@@ -1,11 +1,14 @@
 //! Allocator benchmark: assign 10,000 Services across a /16 and a /112,
 //! rebuild that state as a restarted controller does, and show that pool
-//! size and allocation count barely matter. Timed inside the process.
+//! size and allocation count barely matter. Timed inside the process; heap
+//! use is counted by a global allocator that tracks live and peak bytes.
 //!
 //! Run with `cargo bench -p ferrolb-controller --bench allocator`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +20,85 @@ use serde_json::json;
 
 const SERVICES: usize = 10_000;
 const RUNS: usize = 7;
+/// Issue 6's memory target for the controller at 10,000 Services.
+const MEMORY_TARGET: usize = 50 * 1000 * 1000;
+
+/// The system allocator, counting the bytes live now and at their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(by: usize) {
+    let live = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(live, Ordering::Relaxed);
+}
+
+// SAFETY: every call is passed on to `System` unchanged; only counters are
+// updated besides.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract is `System`'s.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as above.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as above.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            grew(new_size);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f`; returns its result, the heap bytes it left allocated (held by
+/// the result) and the most it had allocated at once.
+fn heap_of<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let out = f();
+    let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+    (out, held, peak)
+}
+
+fn heap_row(what: &str, (held, peak): (usize, usize)) {
+    let mb = |b: usize| b as f64 / 1e6;
+    let verdict = if peak <= MEMORY_TARGET {
+        "ok (< 50 MB)"
+    } else {
+        "OVER (50 MB)"
+    };
+    println!(
+        "{what:<52} {:>8.2} MB held {:>8.2} MB peak  {verdict}",
+        mb(held),
+        mb(peak)
+    );
+}
 
 fn pool(name: &str, addresses: &str) -> Pool {
     let spec: IPAddressPoolSpec =
@@ -73,14 +155,19 @@ fn row(what: &str, count: usize, (best, median): (Duration, Duration), target: O
     );
 }
 
-fn allocated() -> (Allocator, Vec<ServiceRequest>) {
+/// An allocator over [`pools`] that assigned every one of `requests`.
+fn assign_all(requests: &[ServiceRequest]) -> Allocator {
     let mut a = Allocator::new();
     a.set_pools(pools());
-    let requests: Vec<ServiceRequest> = (0..SERVICES).map(request).collect();
-    for r in &requests {
+    for r in requests {
         a.assign(r).expect("assign");
     }
-    (a, requests)
+    a
+}
+
+fn allocated() -> (Allocator, Vec<ServiceRequest>) {
+    let requests: Vec<ServiceRequest> = (0..SERVICES).map(request).collect();
+    (assign_all(&requests), requests)
 }
 
 /// The Services a restarted controller would list: each with its status.
@@ -239,4 +326,26 @@ fn main() {
         one_more("10.0.0.0/8", 100_000),
         None,
     );
+
+    // Heap: what the allocator holds for 10,000 Services, and what a
+    // restarted controller needs at most to rebuild it from the Service
+    // objects (these already in memory, as the reflector holds them).
+    println!("\nheap (counting allocator)");
+    let requests: Vec<ServiceRequest> = (0..SERVICES).map(request).collect();
+    let (held_allocator, held, peak) = heap_of(|| assign_all(&requests));
+    heap_row("allocator after assigning 10,000", (held, peak));
+    let (services, held, peak) = heap_of(|| services_with_status(&held_allocator));
+    heap_row(
+        "10,000 Service objects (as listed after restart)",
+        (held, peak),
+    );
+    drop(held_allocator);
+    let (rebuilt, held, peak) = heap_of(|| {
+        let mut a = Allocator::new();
+        let (restored, _) = rebuild(&mut a, pools(), &services, |_| BTreeMap::new(), None);
+        assert_eq!(restored, SERVICES);
+        a
+    });
+    heap_row("rebuild 10,000 from Service statuses", (held, peak));
+    drop((rebuilt, services));
 }

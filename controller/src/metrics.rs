@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ferrolb_api::AddressFamily;
-use ferrolb_daemon::MetricsRegistry;
+use ferrolb_daemon::{MetricDef, MetricsRegistry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -81,42 +81,44 @@ impl Metrics {
     /// `ferrolb_reconcile_duration_seconds` and `ferrolb_controller_leader`.
     pub fn register(registry: &MetricsRegistry) -> Self {
         let m = Metrics::default();
-        registry.register(
-            "pool_addresses_total",
-            "Addresses a pool can assign, per family",
-            m.pool_total.clone(),
-        );
-        registry.register(
-            "pool_addresses_in_use",
-            "Addresses assigned from a pool, per family",
-            m.pool_in_use.clone(),
-        );
-        registry.register(
-            "allocations",
-            "Addresses assignments made to Services",
-            m.allocations.clone(),
-        );
-        registry.register(
-            "releases",
-            "Services whose addresses were taken back",
-            m.releases.clone(),
-        );
-        registry.register(
-            "allocation_failures",
-            "Services that could not be given an address, by reason",
-            m.failures.clone(),
-        );
-        registry.register_with_unit(
-            "reconcile_duration",
-            "Time to reconcile one Service",
-            Unit::Seconds,
-            m.reconcile_duration.clone(),
-        );
-        registry.register(
-            "controller_leader",
-            "1 while this replica holds the leader Lease",
-            m.leader.clone(),
-        );
+        registry.register_all([
+            MetricDef::new(
+                "pool_addresses_total",
+                "Addresses a pool can assign, per family",
+                m.pool_total.clone(),
+            ),
+            MetricDef::new(
+                "pool_addresses_in_use",
+                "Addresses assigned from a pool, per family",
+                m.pool_in_use.clone(),
+            ),
+            MetricDef::new(
+                "allocations",
+                "Addresses assignments made to Services",
+                m.allocations.clone(),
+            ),
+            MetricDef::new(
+                "releases",
+                "Services whose addresses were taken back",
+                m.releases.clone(),
+            ),
+            MetricDef::new(
+                "allocation_failures",
+                "Services that could not be given an address, by reason",
+                m.failures.clone(),
+            ),
+            MetricDef::new(
+                "reconcile_duration",
+                "Time to reconcile one Service",
+                m.reconcile_duration.clone(),
+            )
+            .unit(Unit::Seconds),
+            MetricDef::new(
+                "controller_leader",
+                "1 while this replica holds the leader Lease",
+                m.leader.clone(),
+            ),
+        ]);
         m
     }
 

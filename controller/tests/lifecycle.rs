@@ -27,25 +27,15 @@ fn controller(cluster: &Cluster, dir: &TempDir) -> DaemonUnderTest<'static> {
         program: "ferrolb-controller",
         version: env!("CARGO_PKG_VERSION"),
         args: [
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "--namespace",
-            common::NAMESPACE,
-            "--identity",
-            "process",
-            "--lease-duration",
-            "2s",
-            "--renew-deadline",
-            "1s",
-            "--retry-period",
-            "200ms",
-            "--webhook-listen",
-            &format!("127.0.0.1:{webhook_port}"),
-            "--webhook-url",
-            &format!("https://127.0.0.1:{webhook_port}/validate"),
+            common::process_args(&kubeconfig, "process"),
+            vec![
+                "--webhook-listen".into(),
+                format!("127.0.0.1:{webhook_port}"),
+                "--webhook-url".into(),
+                format!("https://127.0.0.1:{webhook_port}/validate"),
+            ],
         ]
-        .map(String::from)
-        .to_vec(),
+        .concat(),
     }
 }
 

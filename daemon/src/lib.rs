@@ -36,6 +36,6 @@ pub use admin::{AdminAddr, AdminError, AdminServer, Readiness, RunningAdminServe
 pub use cli::DaemonArgs;
 pub use lifecycle::{Daemon, DaemonBuilder, DaemonError};
 pub use logging::{LogArgs, LogFormat, LoggingError};
-pub use metrics::{MetricsError, MetricsRegistry};
+pub use metrics::{register_all, MetricDef, MetricsError, MetricsRegistry};
 pub use reload::ReloadSignal;
 pub use shutdown::{Shutdown, SignalError};

@@ -2,9 +2,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Metric, Registry, Unit};
 
 /// Prefix of every FerroLB metric name.
@@ -27,6 +28,66 @@ pub enum MetricsError {
 struct BuildInfoLabels {
     program: String,
     version: String,
+}
+
+/// One metric to register with [`MetricsRegistry::register_all`] or
+/// [`register_all`]: its name (without prefix), help text, unit and handle.
+#[derive(Debug)]
+pub struct MetricDef {
+    name: &'static str,
+    help: &'static str,
+    unit: Option<Unit>,
+    metric: Box<dyn Metric>,
+}
+
+impl MetricDef {
+    /// `metric` as `<prefix>_<name>` (counters get `_total`).
+    pub fn new(name: &'static str, help: &'static str, metric: impl Metric) -> Self {
+        MetricDef {
+            name,
+            help,
+            unit: None,
+            metric: Box::new(metric),
+        }
+    }
+
+    /// The same metric named `<prefix>_<name>_<unit>`, with a `# UNIT` line.
+    pub fn unit(self, unit: Unit) -> Self {
+        MetricDef {
+            unit: Some(unit),
+            ..self
+        }
+    }
+}
+
+/// A boxed metric, encoded as the metric it holds.
+#[derive(Debug)]
+struct Boxed(Box<dyn Metric>);
+
+impl EncodeMetric for Boxed {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Registers every one of `metrics` in `registry` (a sub-registry, say),
+/// in order.
+pub fn register_all(registry: &mut Registry, metrics: impl IntoIterator<Item = MetricDef>) {
+    for m in metrics {
+        let metric = Boxed(m.metric);
+        match m.unit {
+            Some(unit) => registry.register_with_unit(m.name, m.help, unit, metric),
+            None => registry.register(m.name, m.help, metric),
+        }
+    }
 }
 
 /// A shared metrics registry; clones refer to the same registry.
@@ -67,6 +128,12 @@ impl MetricsRegistry {
     /// Registers `metric` as `ferrolb_<name>_<unit>`.
     pub fn register_with_unit(&self, name: &str, help: &str, unit: Unit, metric: impl Metric) {
         self.lock().register_with_unit(name, help, unit, metric);
+    }
+
+    /// Registers every one of `metrics` as `ferrolb_<name>[_<unit>]`, in
+    /// order: a table of a component's metrics in place of one call each.
+    pub fn register_all(&self, metrics: impl IntoIterator<Item = MetricDef>) {
+        register_all(&mut self.lock(), metrics);
     }
 
     /// Runs `f` on a sub-registry whose metrics are named
@@ -147,6 +214,48 @@ mod tests {
             text.contains("# UNIT ferrolb_uptime_seconds seconds\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn register_all_names_each_metric_with_its_unit() {
+        let registry = MetricsRegistry::new();
+        let counter = Counter::<u64>::default();
+        let gauge = Gauge::<i64>::default();
+        let labelled = Family::<BuildInfoLabels, Gauge>::default();
+        registry.register_all([
+            MetricDef::new("updates", "Updates received", counter.clone()),
+            MetricDef::new("received", "Bytes received", gauge.clone()).unit(Unit::Bytes),
+            MetricDef::new("labelled", "A family", labelled.clone()),
+        ]);
+        counter.inc_by(2);
+        gauge.set(7);
+        labelled
+            .get_or_create(&BuildInfoLabels {
+                program: "p".into(),
+                version: "v".into(),
+            })
+            .set(1);
+        let text = registry.encode().unwrap();
+        for line in [
+            "# HELP ferrolb_updates Updates received\n",
+            "# TYPE ferrolb_updates counter\n",
+            "ferrolb_updates_total 2\n",
+            "# UNIT ferrolb_received_bytes bytes\n",
+            "# TYPE ferrolb_received_bytes gauge\n",
+            "ferrolb_received_bytes 7\n",
+            "ferrolb_labelled{program=\"p\",version=\"v\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in\n{text}");
+        }
+        // A sub-registry gets its prefix too.
+        let mut sub = Registry::with_prefix("lb");
+        register_all(
+            &mut sub,
+            [MetricDef::new("up", "Up", Gauge::<i64>::default())],
+        );
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &sub).unwrap();
+        assert!(out.contains("lb_up 0\n"), "{out}");
     }
 
     #[test]

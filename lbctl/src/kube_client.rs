@@ -1,9 +1,10 @@
 //! Connecting to the Kubernetes API the way kubectl does: `--kubeconfig`,
 //! else `$KUBECONFIG` or `~/.kube/config`, else the in-cluster account.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use anyhow::{anyhow, Context as _};
+use ferrolb_api::kubeconfig::KubeconfigError;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 /// Connection flags shared by every subcommand that talks to the cluster.
@@ -49,28 +50,24 @@ pub struct Kube {
 impl KubeArgs {
     /// Connects (lazily: nothing is sent until the first request).
     pub async fn connect(&self) -> anyhow::Result<Kube> {
-        let options = KubeConfigOptions {
-            context: self.context.clone(),
-            ..KubeConfigOptions::default()
-        };
-        let config = match &self.kubeconfig {
-            Some(path) => {
-                let kubeconfig = Kubeconfig::read_from(path).with_context(|| {
-                    format!(
-                        "cannot read kubeconfig {}: check --kubeconfig",
-                        path.display()
-                    )
-                })?;
-                kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-                    .await
-                    .with_context(|| format!("cannot use kubeconfig {}", path.display()))?
-            }
-            None if self.context.is_some() => kube::Config::from_kubeconfig(&options)
+        let path = self.kubeconfig.as_deref();
+        let config = match &self.context {
+            // Found the way every FerroLB program finds it.
+            None => ferrolb_api::kubeconfig::client_config(path)
                 .await
-                .context("cannot use the kubeconfig context given by --context")?,
-            None => kube::Config::infer().await.context(
-                "no Kubernetes configuration found: pass --kubeconfig or set KUBECONFIG",
-            )?,
+                .map_err(|e| match e {
+                    KubeconfigError::Read { path, source } => anyhow!(
+                        "cannot read kubeconfig {}: check --kubeconfig ({source})",
+                        path.display()
+                    ),
+                    KubeconfigError::Use { path, source } => {
+                        anyhow!("cannot use kubeconfig {}: {source}", path.display())
+                    }
+                    KubeconfigError::Infer(e) => anyhow!(
+                        "no Kubernetes configuration found: pass --kubeconfig or set KUBECONFIG ({e})"
+                    ),
+                })?,
+            Some(context) => with_context(path, context).await?,
         };
         let default_namespace = config.default_namespace.clone();
         let client =
@@ -82,4 +79,26 @@ impl KubeArgs {
             lb_class: self.lb_class.clone(),
         })
     }
+}
+
+/// The configuration of kubeconfig `context` (kubectl's `--context`), from
+/// `path` or else where kubectl looks.
+async fn with_context(path: Option<&Path>, context: &str) -> anyhow::Result<kube::Config> {
+    let kubeconfig = match path {
+        Some(path) => Kubeconfig::read_from(path).with_context(|| {
+            format!(
+                "cannot read kubeconfig {}: check --kubeconfig",
+                path.display()
+            )
+        })?,
+        None => Kubeconfig::read()
+            .context("cannot read the kubeconfig: pass --kubeconfig or set KUBECONFIG")?,
+    };
+    let options = KubeConfigOptions {
+        context: Some(context.to_owned()),
+        ..KubeConfigOptions::default()
+    };
+    kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .with_context(|| format!("cannot use kubeconfig context {context:?}: check --context"))
 }

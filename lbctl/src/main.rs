@@ -5,10 +5,12 @@
 
 mod age;
 mod cluster;
+mod demo;
 mod explain;
 mod facts;
 mod import;
 mod kube_client;
+mod neighbor;
 mod output;
 mod peers;
 mod pools;
@@ -84,6 +86,9 @@ enum Command {
     /// Converts other load balancers' configuration to FerroLB objects.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// The single-machine demo (`scripts/demo.sh`): `lbctl demo down` removes it.
+    #[command(subcommand)]
+    Demo(demo::DemoCommand),
     /// Prints a shell completion script.
     Completion {
         /// The shell.
@@ -157,6 +162,7 @@ async fn run(cli: Cli, command: clap::Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(c) => import::run(c),
+        Command::Demo(c) => demo::run(c),
         Command::Routes => {
             routes::run(&printer, &cli.routers.endpoints()?).await?;
             Ok(ExitCode::SUCCESS)

@@ -142,20 +142,11 @@ async fn reads_stdin_and_reports_invalid_results() {
         .await
         .expect_code(1);
     assert!(out.stdout.contains("name: a") && out.stdout.contains("name: b"));
-    assert!(
-        out.stderr.contains("fail FerroLB's validator"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("IPAddressPool \"b\""), "{}", out.stderr);
+    out.stderr_has("fail FerroLB's validator");
+    out.stderr_has("IPAddressPool \"b\"");
 
     let out = common::lbctl_offline(&["import", "metallb", "-f", "/nonexistent.yaml"], None)
         .await
         .expect_code(1);
-    assert!(
-        out.stderr
-            .contains("cannot read MetalLB configuration /nonexistent.yaml"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("cannot read MetalLB configuration /nonexistent.yaml");
 }

@@ -136,24 +136,9 @@ async fn routes_and_explain_read_a_real_router() {
         .lbctl(&["explain", "web/front", "--router", &router_flag])
         .await
         .expect_code(0);
-    assert!(
-        out.stdout
-            .contains("ok   router rt sessions  Established with node-b (198.18.0.2)"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("ok   router rt route     192.0.2.1/32 installed via 198.18.0.2"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("ok   router rt fib       kernel: 192.0.2.1/32 via 198.18.0.2 dev eth0"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("ok   router rt sessions  Established with node-b (198.18.0.2)");
+    out.stdout_has("ok   router rt route     192.0.2.1/32 installed via 198.18.0.2");
+    out.stdout_has("ok   router rt fib       kernel: 192.0.2.1/32 via 198.18.0.2 dev eth0");
 
     // BIRD withdraws: the route leaves the router and explain says where it breaks.
     drop(_bird);
@@ -163,11 +148,7 @@ async fn routes_and_explain_read_a_real_router() {
             .lbctl(&["explain", "web/front", "--router", &router_flag])
             .await;
         if out.code == 1 && out.stdout.contains("fail router rt") {
-            assert!(
-                out.stdout.contains("Result: broken at \"router rt"),
-                "{}",
-                out.stdout
-            );
+            out.stdout_has("Result: broken at \"router rt");
             break;
         }
         assert!(

@@ -54,11 +54,7 @@ async fn list_shows_usage_per_family() {
         .next()
         .unwrap()
         .ends_with("SERVICES   AVOID-BUGGY-IPS   PRIORITY   NAMESPACES"));
-    assert!(
-        wide.stdout.contains("   no                10         db\n"),
-        "{}",
-        wide.stdout
-    );
+    wide.stdout_has("   no                10         db\n");
 
     let json = c
         .lbctl(&["pools", "list", "-o", "json"])
@@ -115,11 +111,7 @@ async fn get_lists_every_allocation() {
     assert_eq!((rows[2][0], rows[2][1]), ("2001:db8::1", "web/front"));
 
     let missing = c.lbctl(&["pools", "get", "gold"]).await.expect_code(1);
-    assert!(
-        missing.stderr.contains("IPAddressPool \"gold\" not found in namespace ferrolb-system; existing pools: private, public"),
-        "{}",
-        missing.stderr
-    );
+    missing.stderr_has("IPAddressPool \"gold\" not found in namespace ferrolb-system; existing pools: private, public");
 }
 
 #[tokio::test]
@@ -160,25 +152,21 @@ async fn create_runs_the_validator_first() {
         .lbctl(&["pools", "create", "dup", "--addresses", "192.0.2.8/29"])
         .await
         .expect_code(1);
-    assert!(out.stderr.contains("the validator found"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("IPAddressPool \"dup\""),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("the validator found");
+    out.stderr_has("IPAddressPool \"dup\"");
     assert_eq!(c.pool_addresses("dup"), None);
 
     let out = c
         .lbctl(&["pools", "create", "bad", "--addresses", "192.0.2.300/32"])
         .await
         .expect_code(1);
-    assert!(out.stderr.contains("spec.addresses[0]"), "{}", out.stderr);
+    out.stderr_has("spec.addresses[0]");
 
     let out = c
         .lbctl(&["pools", "create", "public", "--addresses", "203.0.113.0/28"])
         .await
         .expect_code(1);
-    assert!(out.stderr.contains("already exists"), "{}", out.stderr);
+    out.stderr_has("already exists");
 }
 
 #[tokio::test]
@@ -195,7 +183,7 @@ async fn add_range_validates() {
         .lbctl(&["pools", "add-range", "private", "192.0.2.4/30"])
         .await
         .expect_code(1);
-    assert!(out.stderr.contains("overlap"), "{}", out.stderr);
+    out.stderr_has("overlap");
     assert_eq!(
         c.pool_addresses("private").unwrap(),
         ["10.10.0.0/30", "10.10.1.0/30"]
@@ -210,18 +198,9 @@ async fn remove_range_guards_addresses_in_use() {
         .lbctl(&["pools", "remove-range", "public", "192.0.2.100-192.0.2.109"])
         .await
         .expect_code(1);
-    assert!(
-        out.stderr
-            .contains("refusing to remove 192.0.2.100-192.0.2.109 from IPAddressPool \"public\""),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("  web/api (192.0.2.105)"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    out.stderr_has("refusing to remove 192.0.2.100-192.0.2.109 from IPAddressPool \"public\"");
+    out.stderr_has("  web/api (192.0.2.105)");
+    out.stderr_has("--force");
     assert_eq!(c.pool_addresses("public").unwrap().len(), 3);
 
     // An entry not in the pool.
@@ -229,11 +208,7 @@ async fn remove_range_guards_addresses_in_use() {
         .lbctl(&["pools", "remove-range", "public", "192.0.2.0/24"])
         .await
         .expect_code(1);
-    assert!(
-        out.stderr.contains("has no entry \"192.0.2.0/24\""),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("has no entry \"192.0.2.0/24\"");
 
     // Forced: done, with the Services that will move listed.
     let out = c
@@ -246,17 +221,8 @@ async fn remove_range_guards_addresses_in_use() {
         ])
         .await
         .expect_code(0);
-    assert!(
-        out.stderr
-            .contains("these Services will lose their addresses"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("web/api (192.0.2.105)"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("these Services will lose their addresses");
+    out.stderr_has("web/api (192.0.2.105)");
     assert_eq!(
         c.pool_addresses("public").unwrap(),
         ["192.0.2.0/28", "2001:db8::/124"]
@@ -280,17 +246,8 @@ async fn delete_guards_addresses_in_use() {
         .lbctl(&["pools", "delete", "private"])
         .await
         .expect_code(1);
-    assert!(
-        out.stderr
-            .contains("refusing to delete IPAddressPool \"private\""),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("default/pg (10.10.0.2)"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("refusing to delete IPAddressPool \"private\"");
+    out.stderr_has("default/pg (10.10.0.2)");
     assert!(c.pool_addresses("private").is_some());
     let out = c
         .lbctl(&["pools", "delete", "private", "--force"])

@@ -49,11 +49,15 @@ fn router() -> RouterState {
     )
 }
 
+/// The cluster and a router `r1` serving [`router`]: `--router` flag value.
+async fn cluster_and_router() -> (Cluster, String) {
+    let url = start_router(router()).await;
+    (cluster().await, format!("r1={url}"))
+}
+
 #[tokio::test]
 async fn services_lists_load_balancers() {
-    let c = cluster().await;
-    let url = start_router(router()).await;
-    let flag = format!("r1={url}");
+    let (c, flag) = cluster_and_router().await;
     let out = c
         .lbctl(&["services", "-A", "--router", &flag])
         .await
@@ -82,21 +86,17 @@ async fn services_lists_load_balancers() {
     assert_eq!(v[0]["name"], "dns");
     assert_eq!(v[0]["protocols"], json!(["l2"]));
 
-    let out = c.lbctl(&["pools", "list"]).await.expect_code(0);
-    assert!(
-        out.stdout.starts_with("NAME     ADDRESSES"),
-        "{}",
-        out.stdout
-    );
+    c.lbctl(&["pools", "list"])
+        .await
+        .expect_code(0)
+        .stdout_has("NAME     ADDRESSES");
     let out = c.lbctl(&["services", "-n", "empty"]).await.expect_code(0);
     assert_eq!(out.stdout, "No LoadBalancer Services in namespace empty.\n");
 }
 
 #[tokio::test]
 async fn peers_shows_both_sides_and_fails_when_one_is_down() {
-    let c = cluster().await;
-    let url = start_router(router()).await;
-    let flag = format!("r1={url}");
+    let (c, flag) = cluster_and_router().await;
     let out = c
         .lbctl(&["peers", "--router", &flag, "-o", "wide"])
         .await
@@ -160,16 +160,10 @@ async fn peers_shows_both_sides_and_fails_when_one_is_down() {
     );
 
     // An unreachable router is a row, not a crash.
-    let out = c
-        .lbctl(&["peers", "--router", "r9=http://127.0.0.1:9"])
+    c.lbctl(&["peers", "--router", "r9=http://127.0.0.1:9"])
         .await
-        .expect_code(1);
-    assert!(
-        out.stdout
-            .contains("router    r9       -      -          unreachable"),
-        "{}",
-        out.stdout
-    );
+        .expect_code(1)
+        .stdout_has("router    r9       -      -          unreachable");
 }
 
 #[tokio::test]
@@ -197,25 +191,16 @@ async fn peers_reads_routers_from_the_config_file_with_a_token() {
         ),
     )
     .unwrap();
-    let out = c.lbctl(&["peers"]).await.expect_code(0);
-    assert!(
-        out.stdout
-            .contains("router    edge     AS64512   10.0.0.11   Established"),
-        "{}",
-        out.stdout
-    );
+    c.lbctl(&["peers"])
+        .await
+        .expect_code(0)
+        .stdout_has("router    edge     AS64512   10.0.0.11   Established");
 
     // Without the token the router refuses, and the row says how to fix it.
-    let out = c
-        .lbctl(&["peers", "--router", &url, "-o", "wide"])
+    c.lbctl(&["peers", "--router", &url, "-o", "wide"])
         .await
-        .expect_code(1);
-    assert!(
-        out.stdout
-            .contains("requires a bearer token: pass --router-token-file"),
-        "{}",
-        out.stdout
-    );
+        .expect_code(1)
+        .stdout_has("requires a bearer token: pass --router-token-file");
 }
 
 #[tokio::test]
@@ -236,14 +221,6 @@ async fn routes_from_a_router() {
          r1       192.0.2.1/32   10.0.0.11,10.0.0.12   yes        yes\n\
          r1       192.0.2.2/32   10.9.9.9              yes        no\n"
     );
-    let out = common::lbctl_offline(&["routes", "--router", &flag, "-o", "wide"], None)
-        .await
-        .expect_code(0);
-    assert!(
-        out.stdout.contains("10.9.9.9 (via-gateway)"),
-        "{}",
-        out.stdout
-    );
     let out = common::lbctl_offline(&["routes", "--router", &flag, "-o", "json"], None)
         .await
         .expect_code(0);
@@ -252,23 +229,40 @@ async fn routes_from_a_router() {
         v[0]["routes"][0]["installedNextHops"],
         json!(["10.0.0.11", "10.0.0.12"])
     );
+    // (arguments, exit code, what stdout or stderr says)
+    let table: &[(&[&str], i32, Said)] = &[
+        (
+            &["routes", "--router", &flag, "-o", "wide"],
+            0,
+            Said::Out("10.9.9.9 (via-gateway)"),
+        ),
+        (&["routes"], 1, Said::Err("no router given: pass --router")),
+        (
+            &["routes", "--router", "127.0.0.1:9180"],
+            1,
+            Said::Err("must start with http://"),
+        ),
+    ];
+    for &(args, code, said) in table {
+        said.check(common::lbctl_offline(args, None).await.expect_code(code));
+    }
+}
 
-    let out = common::lbctl_offline(&["routes"], None)
-        .await
-        .expect_code(1);
-    assert!(
-        out.stderr.contains("no router given: pass --router"),
-        "{}",
-        out.stderr
-    );
-    let out = common::lbctl_offline(&["routes", "--router", "127.0.0.1:9180"], None)
-        .await
-        .expect_code(1);
-    assert!(
-        out.stderr.contains("must start with http://"),
-        "{}",
-        out.stderr
-    );
+/// Where a run says what a test expects.
+#[derive(Clone, Copy)]
+enum Said {
+    Out(&'static str),
+    Err(&'static str),
+}
+
+impl Said {
+    #[track_caller]
+    fn check(self, run: common::Run) {
+        match self {
+            Said::Out(s) => run.stdout_has(s),
+            Said::Err(s) => run.stderr_has(s),
+        };
+    }
 }
 
 #[tokio::test]
@@ -288,42 +282,38 @@ async fn completions_exit_codes_and_plugin_name() {
         );
         assert!(out.stdout.contains("remove-range"), "{shell}");
     }
-    let out = common::lbctl_offline(&["pools", "frobnicate"], None)
-        .await
-        .expect_code(2);
-    assert!(
-        out.stderr.contains("unrecognized subcommand"),
-        "{}",
-        out.stderr
-    );
-    common::lbctl_offline(&["services", "-A", "-n", "x"], None)
-        .await
-        .expect_code(2);
-    common::lbctl_offline(&["-o", "xml", "services"], None)
-        .await
-        .expect_code(2);
+    // Usage errors exit 2.
+    let usage: &[(&[&str], Said)] = &[
+        (
+            &["pools", "frobnicate"],
+            Said::Err("unrecognized subcommand"),
+        ),
+        (
+            &["services", "-A", "-n", "x"],
+            Said::Err("cannot be used with"),
+        ),
+        (&["-o", "xml", "services"], Said::Err("invalid value 'xml'")),
+    ];
+    for &(args, said) in usage {
+        said.check(common::lbctl_offline(args, None).await.expect_code(2));
+    }
 
     // Installed as kubectl-lb, help and usage speak of `kubectl lb`.
     let dir = common::scratch_dir();
     let plugin = dir.join("kubectl-lb");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_lbctl"), &plugin).unwrap();
-    let out = common::run_program(&plugin, &dir, &["--help"], None)
-        .await
-        .expect_code(0);
-    assert!(
-        out.stdout.contains("Usage: kubectl lb [OPTIONS] <COMMAND>"),
-        "{}",
-        out.stdout
-    );
-    let out = common::run_program(&plugin, &dir, &["completion", "bash"], None)
-        .await
-        .expect_code(0);
-    assert!(
-        out.stdout
-            .contains("complete -F _kubectl__lb -o nosort -o bashdefault -o default kubectl-lb"),
-        "{}",
-        &out.stdout[..200]
-    );
+    for (args, says) in [
+        (&["--help"][..], "Usage: kubectl lb [OPTIONS] <COMMAND>"),
+        (
+            &["completion", "bash"],
+            "complete -F _kubectl__lb -o nosort -o bashdefault -o default kubectl-lb",
+        ),
+    ] {
+        common::run_program(&plugin, &dir, args, None)
+            .await
+            .expect_code(0)
+            .stdout_has(says);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -336,11 +326,7 @@ async fn colors_only_when_asked() {
         .lbctl(&["services", "-A", "--color", "always"])
         .await
         .expect_code(0);
-    assert!(
-        colored.stdout.contains("\x1b[33m<pending>\x1b[0m"),
-        "{}",
-        colored.stdout
-    );
+    colored.stdout_has("\x1b[33m<pending>\x1b[0m");
     let off = c
         .lbctl(&["services", "-A", "--color", "always", "--no-color"])
         .await
@@ -350,44 +336,24 @@ async fn colors_only_when_asked() {
 
 #[tokio::test]
 async fn errors_name_the_fix() {
-    let out = common::lbctl_offline(
+    common::lbctl_offline(
         &["pools", "list", "--kubeconfig", "/nonexistent/kubeconfig"],
         None,
     )
     .await
-    .expect_code(1);
-    assert!(
-        out.stderr
-            .contains("cannot read kubeconfig /nonexistent/kubeconfig: check --kubeconfig"),
-        "{}",
-        out.stderr
-    );
+    .expect_code(1)
+    .stderr_has("cannot read kubeconfig /nonexistent/kubeconfig: check --kubeconfig");
     // A cluster without FerroLB's CRDs.
     let server = ferrolb_fake_apiserver::FakeApiServer::start()
         .await
         .unwrap();
     let dir = common::scratch_dir();
-    server.write_kubeconfig(dir.join("kubeconfig")).unwrap();
     let kubeconfig = dir.join("kubeconfig");
-    let out = common::run_program(
-        std::path::Path::new(env!("CARGO_BIN_EXE_lbctl")),
-        &dir,
-        &[
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "pools",
-            "list",
-        ],
-        None,
-    )
-    .await
-    .expect_code(1);
-    assert!(
-        out.stderr
-            .contains("the API server does not know IPAddressPool; is FerroLB installed?"),
-        "{}",
-        out.stderr
-    );
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    common::lbctl_in(&dir, &["pools", "list"])
+        .await
+        .expect_code(1)
+        .stderr_has("the API server does not know IPAddressPool; is FerroLB installed?");
     // No API server at the kubeconfig's address.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -398,24 +364,9 @@ async fn errors_name_the_fix() {
         .unwrap()
         .replace(&server.url(), &format!("http://127.0.0.1:{port}"));
     std::fs::write(&kubeconfig, config).unwrap();
-    let out = common::run_program(
-        std::path::Path::new(env!("CARGO_BIN_EXE_lbctl")),
-        &dir,
-        &[
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "pools",
-            "list",
-        ],
-        None,
-    )
-    .await
-    .expect_code(1);
-    assert!(
-        out.stderr
-            .contains("cannot reach the API server; check the kubeconfig"),
-        "{}",
-        out.stderr
-    );
+    common::lbctl_in(&dir, &["pools", "list"])
+        .await
+        .expect_code(1)
+        .stderr_has("cannot reach the API server; check the kubeconfig");
     let _ = std::fs::remove_dir_all(&dir);
 }

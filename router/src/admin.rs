@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use ferrolb_bgp::instance::Instance;
+use ferrolb_bgp::instance::{Instance, InstanceError};
 use ferrolb_daemon::AdminAddr;
 use ferrolb_tcplb::LoadBalancer;
 
@@ -28,6 +28,7 @@ use crate::api::{
     FibNextHopView, FibPath, FibResponse, FibRouteView, PeerView, PeersResponse, RoutesResponse,
     SchemaResponse,
 };
+use crate::bfd::BfdPeers;
 use crate::fib::kernel::{KernelState, NextHopKind};
 use crate::fib::netlink::Netlink;
 use crate::fib::Mode;
@@ -43,6 +44,8 @@ pub struct Services {
     pub forwarder: Option<(ForwarderHandle, Netlink, Mode)>,
     /// The TCP load balancer.
     pub load_balancer: Arc<LoadBalancer>,
+    /// The neighbours' BFD sessions; `None` when the router has no peer groups.
+    pub bfd: Option<BfdPeers>,
 }
 
 /// Shared state of the admin handlers.
@@ -174,18 +177,29 @@ async fn peers(State(state): State<AdminState>) -> Response {
     let Some(services) = state.services.get() else {
         return starting();
     };
-    let neighbors = match services.bgp.neighbors().await {
-        Ok(n) => n,
-        Err(e) => return unavailable(&e.to_string()),
-    };
-    let uses = match &services.forwarder {
-        Some((f, _, _)) => f.next_hop_use().await.unwrap_or_default(),
+    let forwarder = services.forwarder.as_ref().map(|(f, _, _)| f);
+    match peer_views(&services.bgp, forwarder, services.bfd.as_ref()).await {
+        Ok(peers) => Json(PeersResponse { peers }).into_response(),
+        Err(e) => unavailable(&e.to_string()),
+    }
+}
+
+/// Every neighbour as `/api/v1/peers` and the per-peer metrics show it.
+pub async fn peer_views(
+    bgp: &Instance,
+    forwarder: Option<&ForwarderHandle>,
+    bfd: Option<&BfdPeers>,
+) -> Result<Vec<PeerView>, InstanceError> {
+    let neighbors = bgp.neighbors().await?;
+    let uses = match forwarder {
+        Some(f) => f.next_hop_use().await.unwrap_or_default(),
         None => NextHopUse::new(),
     };
-    Json(PeersResponse {
-        peers: neighbors.iter().map(|n| PeerView::new(n, &uses)).collect(),
-    })
-    .into_response()
+    let mut sessions = bfd.map(BfdPeers::views).unwrap_or_default();
+    Ok(neighbors
+        .iter()
+        .map(|n| PeerView::new(n, &uses, sessions.remove(&n.address)))
+        .collect())
 }
 
 async fn routes_list(State(state): State<AdminState>) -> Response {
@@ -264,7 +278,7 @@ fn fib_view(kernel: &KernelState, protocol: u8, mode: Mode) -> FibResponse {
 }
 
 /// The name of interface `index` in this network namespace.
-fn interface_name(index: u32) -> Option<String> {
+pub(crate) fn interface_name(index: u32) -> Option<String> {
     let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
     // SAFETY: `buf` has the IF_NAMESIZE bytes if_indextoname(3) may write, including the NUL.
     let name = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
@@ -343,7 +357,7 @@ mod tests {
             last_down: None,
         };
         let uses: NextHopUse = [(status.address, (2, 1))].into_iter().collect();
-        let view = PeerView::new(&status, &uses);
+        let view = PeerView::new(&status, &uses, None);
         assert!(view.established);
         assert_eq!(view.uptime_seconds, Some(5));
         assert_eq!(

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use ferrolb_bfd::{Diag, SessionKey, SessionStatus, State};
 use ferrolb_bgp::instance::NeighborStatus;
 use ipnet::IpNet;
 use schemars::JsonSchema;
@@ -38,13 +39,15 @@ pub struct PeerView {
     pub last_down: Option<String>,
     /// What the neighbour sent.
     pub prefixes: PrefixCounts,
+    /// Its BFD session, when its peer group uses BFD and the session has started.
+    pub bfd: Option<BfdView>,
 }
 
 impl PeerView {
     /// A neighbour's view from the BGP instance's status and the router's route counts per
     /// next hop. Routes refused by import safety and installed routes are attributed to the
     /// neighbour whose address is their next hop (speakers announce their own address).
-    pub fn new(n: &NeighborStatus, uses: &NextHopUse) -> PeerView {
+    pub fn new(n: &NeighborStatus, uses: &NextHopUse, bfd: Option<BfdView>) -> PeerView {
         let (installed, refused) = uses.get(&n.address).copied().unwrap_or_default();
         PeerView {
             address: n.address,
@@ -60,7 +63,68 @@ impl PeerView {
                 rejected: n.prefixes.rejected.saturating_add(refused),
                 installed,
             },
+            bfd,
         }
+    }
+}
+
+/// A neighbour's BFD session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BfdView {
+    /// Local state as RFC 5880 names it: `AdminDown`, `Down`, `Init` or `Up`.
+    pub state: String,
+    /// The peer's state as last heard.
+    pub remote_state: String,
+    /// Why the session last went down (RFC 5880 diagnostic), e.g.
+    /// `control-detection-time-expired`; `none` if it has not.
+    pub diag: String,
+    /// `single-hop` (RFC 5881) or `multihop` (RFC 5883).
+    pub mode: String,
+    /// The router's address of the session.
+    pub local: IpAddr,
+    /// The interface of a single-hop session.
+    pub interface: Option<String>,
+    /// The detection time in effect, in milliseconds (0 while the peer is not heard).
+    pub detection_time_ms: u64,
+    /// Failures (Up to Down) since the session started; each one closed the BGP session.
+    pub failures: u64,
+}
+
+impl BfdView {
+    /// The view of a session.
+    pub fn new(key: &SessionKey, status: &SessionStatus) -> BfdView {
+        BfdView {
+            state: status.state.to_string(),
+            remote_state: status.remote_state.to_string(),
+            diag: diag_name(status.diag).to_owned(),
+            mode: key.mode.to_string(),
+            local: key.local,
+            interface: key.interface.clone(),
+            detection_time_ms: u64::try_from(status.detection_time.as_millis()).unwrap_or(u64::MAX),
+            failures: status.failures,
+        }
+    }
+
+    /// Whether the session is Up.
+    pub fn is_up(&self) -> bool {
+        self.state == State::Up.to_string()
+    }
+}
+
+/// The name of a BFD diagnostic (RFC 5880 section 4.1).
+pub fn diag_name(diag: Diag) -> &'static str {
+    match diag {
+        Diag::None => "none",
+        Diag::ControlDetectionTimeExpired => "control-detection-time-expired",
+        Diag::EchoFunctionFailed => "echo-function-failed",
+        Diag::NeighborSignaledSessionDown => "neighbor-signaled-session-down",
+        Diag::ForwardingPlaneReset => "forwarding-plane-reset",
+        Diag::PathDown => "path-down",
+        Diag::ConcatenatedPathDown => "concatenated-path-down",
+        Diag::AdministrativelyDown => "administratively-down",
+        Diag::ReverseConcatenatedPathDown => "reverse-concatenated-path-down",
+        Diag::Reserved(_) => "reserved",
     }
 }
 

@@ -6,20 +6,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ferrolb_api::router_config::ListenAddress;
+use ferrolb_api::router_config::{ListenAddress, UpstreamNeighbor};
 use ferrolb_api::RouterConfig;
 use ferrolb_bgp::instance::Instance;
-use ferrolb_daemon::{AdminAddr, Daemon, DaemonArgs, ReloadSignal};
+use ferrolb_daemon::{
+    AdminAddr, AdminServer, Daemon, DaemonArgs, ReloadSignal, RunningAdminServer,
+};
 use ferrolb_tcplb::LoadBalancer;
 
 use crate::admin::{self, AdminState, Services};
-use crate::api::PeerView;
+use crate::bfd::{BfdPeers, BfdTask};
 use crate::bgp::{self, Passwords};
 use crate::fib::netlink::Netlink;
-use crate::forwarder::{Forwarder, ForwarderHandle, NextHopUse, Settings};
+use crate::forwarder::{Forwarder, ForwarderHandle, Settings};
 use crate::import::ImportPolicy;
 use crate::metrics::{self, RouterMetrics};
 use crate::reload::{self, Action};
+use crate::upstream::{self, AggregateSettings, AggregateTask, UpstreamPasswords};
 use crate::{config, lb, sysctl};
 
 /// How often per-peer metrics are refreshed.
@@ -30,6 +33,7 @@ const MIN_STALE_GRACE: Duration = Duration::from_secs(30);
 /// The secrets a configuration refers to, read from their files.
 pub struct Secrets {
     passwords: Passwords,
+    upstream: UpstreamPasswords,
     token: Option<String>,
 }
 
@@ -38,6 +42,7 @@ impl Secrets {
     pub fn read(config: &RouterConfig) -> anyhow::Result<Secrets> {
         Ok(Secrets {
             passwords: bgp::read_passwords(config)?,
+            upstream: upstream::read_passwords(config)?,
             token: admin::read_token(config.admin.token_file.as_deref())?,
         })
     }
@@ -89,6 +94,13 @@ pub async fn run(
         .admin_routes(admin::routes(state.clone()))
         .start(args)
         .await?;
+    let metrics_server = match start_metrics_listener(&daemon, &config).await {
+        Ok(server) => server,
+        Err(error) => {
+            daemon.finish().await?;
+            return Err(error);
+        }
+    };
     let mut reload = ReloadSignal::install()?;
     let metrics = RouterMetrics::register(daemon.metrics());
     let lb_metrics = metrics::register_load_balancer(daemon.metrics());
@@ -124,7 +136,27 @@ pub async fn run(
     }
     router.stop().await;
     daemon.finish().await?;
+    if let Some(server) = metrics_server {
+        server.join().await?;
+    }
     Ok(())
+}
+
+/// Serves `/metrics` on `metrics.listen` too, when configured: with the same registry and
+/// readiness as the admin server, stopped by the same shutdown.
+async fn start_metrics_listener(
+    daemon: &Daemon,
+    config: &RouterConfig,
+) -> anyhow::Result<Option<RunningAdminServer>> {
+    let Some(addr) = config.metrics.listen else {
+        return Ok(None);
+    };
+    let server = AdminServer::new(daemon.metrics().clone(), daemon.readiness().clone())
+        .start(&AdminAddr::Tcp(addr), daemon.shutdown().clone())
+        .await
+        .with_context(|| format!("metrics.listen {addr}"))?;
+    tracing::info!(%addr, "metrics listener started");
+    Ok(Some(server))
 }
 
 /// The router's running parts.
@@ -135,6 +167,10 @@ struct Router {
     bgp: Instance,
     forwarder: Option<ForwarderHandle>,
     load_balancer: Arc<LoadBalancer>,
+    /// BFD for the neighbours; `None` when the router has no peer groups.
+    bfd: Option<BfdTask>,
+    /// Originates the upstream aggregates; started with the first one.
+    aggregates: Option<AggregateTask>,
     peer_metrics: tokio::task::JoinHandle<()>,
 }
 
@@ -196,15 +232,30 @@ impl Router {
                 "peer group configured"
             );
         }
+        for u in &config.upstream {
+            add_upstream(&bgp, &config, u, secrets).await?;
+        }
+        let aggregates = AggregateSettings::new(&config);
+        let aggregate_task = if aggregates.aggregates.is_empty() {
+            None
+        } else {
+            Some(AggregateTask::spawn(bgp.clone(), aggregates).await?)
+        };
         let load_balancer = lb::start(&config, lb_metrics)?;
+        let bfd = forwarder.as_ref().map(|(_, netlink, _)| {
+            BfdTask::spawn(&config, bgp.clone(), netlink.clone(), metrics.clone())
+        });
+        let bfd_peers = bfd.as_ref().map(BfdTask::peers);
         state.set_services(Services {
             bgp: bgp.clone(),
             forwarder: forwarder.clone(),
             load_balancer: load_balancer.clone(),
+            bfd: bfd_peers.clone(),
         });
         let peer_metrics = tokio::spawn(refresh_peer_metrics(
             bgp.clone(),
             forwarder.as_ref().map(|(h, _, _)| h.clone()),
+            bfd_peers,
             metrics,
         ));
         Ok(Router {
@@ -213,6 +264,8 @@ impl Router {
             bgp,
             forwarder: forwarder.map(|(h, _, _)| h),
             load_balancer,
+            bfd,
+            aggregates: aggregate_task,
             peer_metrics,
         })
     }
@@ -317,6 +370,33 @@ impl Router {
                     new.load_balancer.frontends.len()
                 )
             }
+            Action::AddUpstream(address) => {
+                let u = new
+                    .upstream
+                    .iter()
+                    .find(|u| u.address == *address)
+                    .with_context(|| format!("upstream {address} vanished"))?;
+                add_upstream(&self.bgp, new, u, secrets).await?;
+                format!("upstream {address} added")
+            }
+            Action::SetAggregates => {
+                let settings = AggregateSettings::new(new);
+                match &self.aggregates {
+                    Some(task) => task.set(settings),
+                    None if settings.aggregates.is_empty() => {}
+                    None => {
+                        self.aggregates =
+                            Some(AggregateTask::spawn(self.bgp.clone(), settings).await?);
+                    }
+                }
+                format!("upstream aggregates: {:?}", upstream::aggregates(new))
+            }
+            Action::SetBfd => {
+                if let Some(bfd) = &self.bfd {
+                    bfd.set_config(new);
+                }
+                "bfd: sessions follow the new profiles".to_owned()
+            }
             Action::ReloadToken => {
                 admin::check_exposure(&self.admin, secrets.token.as_deref())?;
                 state.set_token(secrets.token.clone());
@@ -328,6 +408,13 @@ impl Router {
     async fn stop(self) {
         self.peer_metrics.abort();
         self.load_balancer.stop();
+        if let Some(task) = self.aggregates {
+            task.stop();
+        }
+        // BFD first: the peers hear AdminDown, so the BGP Cease that follows is no failure.
+        if let Some(bfd) = self.bfd {
+            bfd.stop().await;
+        }
         if let Err(error) = self.bgp.shutdown().await {
             tracing::warn!(%error, "stopping BGP");
         }
@@ -339,17 +426,26 @@ impl Router {
     }
 }
 
+/// Configures the upstream neighbour `u`.
+async fn add_upstream(
+    bgp: &Instance,
+    config: &RouterConfig,
+    u: &UpstreamNeighbor,
+    secrets: &Secrets,
+) -> anyhow::Result<()> {
+    let password = secrets.upstream.get(&u.address).map(String::as_str);
+    bgp.add_neighbor(upstream::neighbor_config(config, u, password))
+        .await
+        .with_context(|| format!("upstream {}", u.address))?;
+    tracing::info!(address = %u.address, asn = u.asn, announce = ?u.announce, "upstream neighbour configured");
+    Ok(())
+}
+
 /// Sections of the configuration this router version does not act on.
 fn unsupported_sections(config: &RouterConfig) -> Vec<&'static str> {
     let mut sections = Vec::new();
     if config.import.kubernetes.as_ref().is_some_and(|k| k.enabled) {
         sections.push("import.kubernetes");
-    }
-    if !config.upstream.is_empty() {
-        sections.push("upstream");
-    }
-    if config.bgp.peer_groups.iter().any(|g| g.bfd.is_some()) {
-        sections.push("bgp.peerGroups[].bfd");
     }
     sections
 }
@@ -357,19 +453,15 @@ fn unsupported_sections(config: &RouterConfig) -> Vec<&'static str> {
 async fn refresh_peer_metrics(
     bgp: Instance,
     forwarder: Option<ForwarderHandle>,
+    bfd: Option<BfdPeers>,
     metrics: RouterMetrics,
 ) {
     let mut tick = tokio::time::interval(PEER_METRICS_INTERVAL);
     loop {
         tick.tick().await;
-        let Ok(neighbors) = bgp.neighbors().await else {
+        let Ok(views) = admin::peer_views(&bgp, forwarder.as_ref(), bfd.as_ref()).await else {
             return;
         };
-        let uses = match &forwarder {
-            Some(f) => f.next_hop_use().await.unwrap_or_default(),
-            None => NextHopUse::new(),
-        };
-        let views: Vec<PeerView> = neighbors.iter().map(|n| PeerView::new(n, &uses)).collect();
         metrics.set_peers(&views);
     }
 }

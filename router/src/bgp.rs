@@ -15,8 +15,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use anyhow::Context;
-use ferrolb_api::router_config::{MaxPrefixAction, PeerGroup, StaticNeighbor};
-use ferrolb_api::RouterConfig;
+use ferrolb_api::router_config::{MaxPrefixAction, PeerGroup, Secret, StaticNeighbor};
+use ferrolb_api::{Duration as ApiDuration, RouterConfig};
 use ferrolb_bgp::instance::{DynamicNeighborConfig, InstanceConfig, NeighborConfig};
 use ferrolb_bgp::rib::{
     DecisionConfig, ExportPolicy, ImportPolicy, MaxPrefixAction as RibMaxPrefixAction, MaxPrefixes,
@@ -40,18 +40,25 @@ pub type Passwords = BTreeMap<String, String>;
 pub fn read_passwords(config: &RouterConfig) -> anyhow::Result<Passwords> {
     let mut passwords = Passwords::new();
     for group in &config.bgp.peer_groups {
-        let password = match (&group.password, &group.password_file) {
-            (Some(secret), _) => Some(secret.expose().to_owned()),
-            (None, Some(path)) => Some(read_password_file(path).with_context(|| {
-                format!("peer group {:?}: cannot read passwordFile", group.name)
-            })?),
-            (None, None) => None,
-        };
+        let password = read_password(group.password.as_ref(), group.password_file.as_deref())
+            .with_context(|| format!("peer group {:?}: cannot read passwordFile", group.name))?;
         if let Some(p) = password {
             passwords.insert(group.name.clone(), p);
         }
     }
     Ok(passwords)
+}
+
+/// An inline `password`, else the contents of `passwordFile`, else none.
+pub fn read_password(
+    inline: Option<&Secret>,
+    file: Option<&Path>,
+) -> anyhow::Result<Option<String>> {
+    Ok(match (inline, file) {
+        (Some(secret), _) => Some(secret.expose().to_owned()),
+        (None, Some(path)) => Some(read_password_file(path)?),
+        (None, None) => None,
+    })
 }
 
 fn read_password_file(path: &Path) -> anyhow::Result<String> {
@@ -99,12 +106,7 @@ fn peer_config(
 ) -> PeerConfig {
     let mut peer = PeerConfig::new(address, config.asn, config.asn, config.router_id);
     peer.session.peer_asn = peer_asn;
-    peer.session.hold_time = group
-        .hold_time
-        .and_then(|h| h.whole_seconds())
-        .and_then(|s| u16::try_from(s).ok())
-        .unwrap_or(DEFAULT_HOLD_TIME);
-    peer.session.keepalive = group.keepalive_time.map(|k| k.as_std());
+    set_timers(&mut peer, group.hold_time, group.keepalive_time);
     peer.session.graceful_restart =
         group
             .graceful_restart
@@ -125,6 +127,20 @@ fn peer_config(
     peer
 }
 
+/// Sets a session's hold time (default [`DEFAULT_HOLD_TIME`]) and keepalive interval (default
+/// a third of the hold time).
+pub fn set_timers(
+    peer: &mut PeerConfig,
+    hold: Option<ApiDuration>,
+    keepalive: Option<ApiDuration>,
+) {
+    peer.session.hold_time = hold
+        .and_then(|h| h.whole_seconds())
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(DEFAULT_HOLD_TIME);
+    peer.session.keepalive = keepalive.map(|k| k.as_std());
+}
+
 /// What the router accepts from a group's peers at the BGP level: everything, up to the
 /// group's prefix limit.
 fn import_policy(group: &PeerGroup) -> ImportPolicy {
@@ -142,7 +158,7 @@ fn import_policy(group: &PeerGroup) -> ImportPolicy {
 }
 
 /// Nothing is announced to the cluster's speakers.
-fn export_nothing() -> ExportPolicy {
+pub fn export_nothing() -> ExportPolicy {
     ExportPolicy {
         prefix_list: PrefixList::new(Vec::new(), PrefixAction::Deny).ok(),
         ..ExportPolicy::default()
@@ -209,7 +225,6 @@ mod tests {
     use std::time::Duration;
 
     use ferrolb_api::router_config::{GracefulRestart, MaxPrefixes as ApiMaxPrefixes};
-    use ferrolb_api::Duration as ApiDuration;
 
     use super::*;
 

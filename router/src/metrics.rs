@@ -52,6 +52,8 @@ pub struct OpLabel {
 #[derive(Debug, Clone)]
 pub struct RouterMetrics {
     session_up: Family<PeerLabel, Gauge>,
+    bfd_session_up: Family<PeerLabel, Gauge>,
+    bfd_down: Family<PeerLabel, Counter>,
     prefixes_received: Family<PeerLabel, Gauge>,
     prefixes_accepted: Family<PeerLabel, Gauge>,
     rejected: Family<ReasonLabel, Counter>,
@@ -77,6 +79,8 @@ impl RouterMetrics {
     pub fn register(registry: &MetricsRegistry) -> RouterMetrics {
         let m = RouterMetrics {
             session_up: Family::default(),
+            bfd_session_up: Family::default(),
+            bfd_down: Family::default(),
             prefixes_received: Family::default(),
             prefixes_accepted: Family::default(),
             rejected: Family::default(),
@@ -102,6 +106,16 @@ impl RouterMetrics {
                 "bgp_session_up",
                 "1 while the BGP session with the peer is Established",
                 m.session_up.clone(),
+            );
+            r.register(
+                "bfd_session_up",
+                "1 while the BFD session with the peer is Up (peers of groups using BFD)",
+                m.bfd_session_up.clone(),
+            );
+            r.register(
+                "bfd_down_events",
+                "BGP sessions with the peer closed because BFD detected the path down",
+                m.bfd_down.clone(),
             );
             r.register(
                 "bgp_prefixes_received",
@@ -159,6 +173,11 @@ impl RouterMetrics {
         }
     }
 
+    /// Counts a BGP session closed because its BFD session failed.
+    pub fn count_bfd_down(&self, peer: IpAddr) {
+        self.bfd_down.get_or_create(&peer_label(peer)).inc();
+    }
+
     /// Counts a failed kernel operation.
     pub fn count_fib_error(&self, op: &str) {
         self.fib_errors
@@ -190,6 +209,7 @@ impl RouterMetrics {
         for gone in known.difference(&now) {
             let label = peer_label(*gone);
             self.session_up.remove(&label);
+            self.bfd_session_up.remove(&label);
             self.prefixes_received.remove(&label);
             self.prefixes_accepted.remove(&label);
         }
@@ -204,6 +224,16 @@ impl RouterMetrics {
             self.prefixes_accepted
                 .get_or_create(&label)
                 .set(u64_to_i64(n.prefixes.accepted));
+            match &n.bfd {
+                Some(bfd) => {
+                    self.bfd_session_up
+                        .get_or_create(&label)
+                        .set(i64::from(bfd.is_up()));
+                }
+                None => {
+                    self.bfd_session_up.remove(&label);
+                }
+            }
         }
         *known = now;
     }

@@ -6,8 +6,12 @@
 //! - peer groups: added groups, added listen ranges and added or removed static neighbours; a
 //!   group whose session settings changed has its static neighbours re-created (only those
 //!   sessions restart);
+//! - `bfd` profiles and the groups' `bfd`: BFD sessions start, stop or change their timers
+//!   (with a Poll Sequence) without resetting any BGP session;
 //! - `fib.multipathHashPolicy`, `fib.setForwardingSysctls` (applied again),
 //!   `fib.keepRoutesOnShutdown`, `admin.tokenFile` (read again);
+//! - `upstream`: neighbours added, removed or re-created when changed (also when the import
+//!   section changes what `learned` upstreams may receive), aggregates followed;
 //! - `loadBalancer`: frontends and backends added, removed or changed in place; no
 //!   established connection is closed (removed backends and frontends only take no new ones).
 //!
@@ -20,9 +24,11 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use ferrolb_api::router_config::{PeerGroup, StaticNeighbor};
+use ferrolb_api::router_config::{AnnounceMode, PeerGroup, StaticNeighbor};
 use ferrolb_api::RouterConfig;
 use ipnet::IpNet;
+
+use crate::upstream;
 
 /// One change a reload applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +55,12 @@ pub enum Action {
     ApplySysctls,
     /// New `fib.keepRoutesOnShutdown`.
     SetKeepRoutes(bool),
+    /// Configure an upstream neighbour (after the removal of its old settings, if any).
+    AddUpstream(IpAddr),
+    /// Originate the new set of upstream aggregates, under the new import policy.
+    SetAggregates,
+    /// Apply the new BFD profiles and the groups' `bfd` to the BFD sessions.
+    SetBfd,
     /// Read `admin.tokenFile` again.
     ReloadToken,
     /// Apply the new `loadBalancer` section.
@@ -64,13 +76,23 @@ pub struct Reload {
     pub restart_needed: Vec<String>,
 }
 
-/// Everything of a peer group except its members: what its sessions are made of.
+/// Everything of a peer group except its members and BFD: what its BGP sessions are made of.
 fn session_settings(g: &PeerGroup) -> PeerGroup {
     PeerGroup {
         listen_ranges: Vec::new(),
         neighbors: Vec::new(),
+        bfd: None,
         ..g.clone()
     }
+}
+
+/// Each group's BFD profile name, by group.
+fn bfd_of_groups(c: &RouterConfig) -> BTreeMap<&str, Option<&str>> {
+    c.bgp
+        .peer_groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.bfd.as_deref()))
+        .collect()
 }
 
 /// Compares the running configuration with the new one.
@@ -113,6 +135,7 @@ pub fn diff(old: &RouterConfig, new: &RouterConfig) -> Reload {
     if old.import != new.import {
         r.actions.push(Action::SetImportPolicy);
     }
+    diff_upstream(old, new, &mut r);
     if old.fib.multipath_hash_policy != new.fib.multipath_hash_policy
         || old.fib.set_forwarding_sysctls != new.fib.set_forwarding_sysctls
     {
@@ -122,6 +145,9 @@ pub fn diff(old: &RouterConfig, new: &RouterConfig) -> Reload {
         r.actions
             .push(Action::SetKeepRoutes(new.fib.keep_routes_on_shutdown));
     }
+    if old.bfd != new.bfd || bfd_of_groups(old) != bfd_of_groups(new) {
+        r.actions.push(Action::SetBfd);
+    }
     if old.load_balancer != new.load_balancer {
         r.actions.push(Action::ApplyLoadBalancer);
     }
@@ -129,6 +155,33 @@ pub fn diff(old: &RouterConfig, new: &RouterConfig) -> Reload {
         r.actions.push(Action::ReloadToken);
     }
     r
+}
+
+/// Upstream neighbours added, removed or changed; a change of import safety changes what
+/// `learned` upstreams may be sent, so their sessions are re-created too (the BGP instance
+/// cannot change a session's export policy in place).
+fn diff_upstream(old: &RouterConfig, new: &RouterConfig, r: &mut Reload) {
+    let import_changed = old.import != new.import;
+    for u in &old.upstream {
+        let now = new.upstream.iter().find(|n| n.address == u.address);
+        let recreate =
+            now.is_some_and(|n| n != u || (import_changed && n.announce == AnnounceMode::Learned));
+        if now.is_none() || recreate {
+            r.actions.push(Action::RemoveNeighbor(u.address));
+        }
+        if recreate {
+            r.actions.push(Action::AddUpstream(u.address));
+        }
+    }
+    for n in &new.upstream {
+        if !old.upstream.iter().any(|u| u.address == n.address) {
+            r.actions.push(Action::AddUpstream(n.address));
+        }
+    }
+    let aggregates = upstream::aggregates(new);
+    if upstream::aggregates(old) != aggregates || (import_changed && !aggregates.is_empty()) {
+        r.actions.push(Action::SetAggregates);
+    }
 }
 
 fn diff_peer_groups(old: &RouterConfig, new: &RouterConfig, r: &mut Reload) {
@@ -222,6 +275,8 @@ fn diff_peer_groups(old: &RouterConfig, new: &RouterConfig, r: &mut Reload) {
 
 #[cfg(test)]
 mod tests {
+    use ferrolb_api::router_config::UpstreamNeighbor;
+
     use super::*;
 
     const BASE: &str = "
@@ -252,6 +307,71 @@ bgp:
         StaticNeighbor {
             address: a.parse().unwrap(),
             asn,
+        }
+    }
+
+    fn upstream(a: &str, asn: u32) -> UpstreamNeighbor {
+        UpstreamNeighbor {
+            address: a.parse().unwrap(),
+            asn,
+            password: None,
+            password_file: None,
+            hold_time: None,
+            keepalive_time: None,
+            announce: AnnounceMode::Learned,
+            aggregates: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn upstream_changes() {
+        let with = |edit: &dyn Fn(&mut RouterConfig)| {
+            config(|c| {
+                c.upstream = vec![upstream("203.0.113.1", 65000)];
+                edit(c);
+            })
+        };
+        let base = with(&|_| {});
+        let addr = |a: &str| a.parse::<IpAddr>().unwrap();
+        let cases: Vec<(&str, RouterConfig, Vec<Action>)> = vec![
+            ("unchanged", with(&|_| {}), vec![]),
+            (
+                "removed",
+                config(|_| {}),
+                vec![Action::RemoveNeighbor(addr("203.0.113.1"))],
+            ),
+            (
+                "its hold time changed",
+                with(&|c| c.upstream[0].hold_time = Some(ferrolb_api::Duration::from_secs(30))),
+                vec![
+                    Action::RemoveNeighbor(addr("203.0.113.1")),
+                    Action::AddUpstream(addr("203.0.113.1")),
+                ],
+            ),
+            (
+                "a pool added: what it may be sent changed",
+                with(&|c| c.import.service_pools.push("10.97.0.0/24".parse().unwrap())),
+                vec![
+                    Action::SetImportPolicy,
+                    Action::RemoveNeighbor(addr("203.0.113.1")),
+                    Action::AddUpstream(addr("203.0.113.1")),
+                ],
+            ),
+            (
+                "switched to aggregates",
+                with(&|c| {
+                    c.upstream[0].announce = AnnounceMode::Aggregates;
+                    c.upstream[0].aggregates = vec!["10.96.0.0/24".parse().unwrap()];
+                }),
+                vec![
+                    Action::RemoveNeighbor(addr("203.0.113.1")),
+                    Action::AddUpstream(addr("203.0.113.1")),
+                    Action::SetAggregates,
+                ],
+            ),
+        ];
+        for (name, new, want) in cases {
+            assert_eq!(diff(&base, &new).actions, want, "{name}");
         }
     }
 
@@ -319,6 +439,41 @@ bgp:
                     Action::RemoveNeighbor("198.18.1.2".parse().unwrap()),
                 ],
                 vec!["removing peer group \"nodes\""],
+            ),
+            (
+                "BFD switched on for a group: no BGP session restarts",
+                config(|c| {
+                    c.bfd.profiles.push(ferrolb_api::router_config::BfdProfile {
+                        name: "fast".into(),
+                        receive_interval: Some(50),
+                        transmit_interval: Some(50),
+                        detect_multiplier: None,
+                        echo_interval: None,
+                        echo_mode: false,
+                        passive_mode: false,
+                        minimum_ttl: None,
+                    });
+                    c.bgp.peer_groups[0].bfd = Some("fast".into());
+                    c.bgp.peer_groups[1].bfd = Some("fast".into());
+                }),
+                vec![Action::SetBfd],
+                vec![],
+            ),
+            (
+                "upstreams: one added, one changed, import changed for learned ones",
+                config(|c| {
+                    c.import.service_pools.push("10.97.0.0/24".parse().unwrap());
+                    c.upstream = vec![
+                        upstream("203.0.113.1", 65000),
+                        upstream("203.0.113.2", 65001),
+                    ];
+                }),
+                vec![
+                    Action::SetImportPolicy,
+                    Action::AddUpstream("203.0.113.1".parse().unwrap()),
+                    Action::AddUpstream("203.0.113.2".parse().unwrap()),
+                ],
+                vec![],
             ),
             (
                 "identity and fib",

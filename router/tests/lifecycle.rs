@@ -239,3 +239,96 @@ async fn api_reachable_from_the_network_needs_a_token() {
         child.transcript()
     );
 }
+
+/// A loopback port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn metrics_listen_serves_metrics_without_the_api() {
+    let port = free_port();
+    let (_dir, config) = config_dir(&format!("{VALID}metrics:\n  listen: 127.0.0.1:{port}\n"));
+    let mut child = router(&config).spawn("127.0.0.1:0", &[]);
+    let admin = child.admin_addr().await;
+    wait_ready(&admin).await;
+    let metrics = ferrolb_daemon::AdminAddr::Tcp(([127, 0, 0, 1], port).into());
+    let scraped = get(&metrics, "/metrics").await.unwrap();
+    assert_eq!(scraped.status, 200, "{}", child.transcript());
+    assert!(
+        scraped
+            .body
+            .contains("ferrolb_build_info{program=\"ferrolb-router\""),
+        "{}",
+        scraped.body
+    );
+    assert!(scraped.body.contains("ferrolb_router_routes_installed"));
+    // The admin API is not reachable through the metrics address.
+    assert_eq!(get(&metrics, "/api/v1/peers").await.unwrap().status, 404);
+    assert_eq!(get(&admin, "/api/v1/peers").await.unwrap().status, 200);
+
+    child.signal(libc::SIGTERM);
+    assert_eq!(child.wait_exit(TIMEOUT).await.code(), Some(0));
+    // Released at exit.
+    std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+}
+
+#[tokio::test]
+async fn a_busy_metrics_address_fails_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let (_dir, config) = config_dir(&format!("{VALID}metrics:\n  listen: 127.0.0.1:{port}\n"));
+    let mut child = router(&config).spawn("127.0.0.1:0", &[]);
+    let status = child.wait_exit(TIMEOUT).await;
+    assert_eq!(status.code(), Some(1), "{}", child.transcript());
+    assert!(
+        child
+            .lines()
+            .iter()
+            .any(|l| l.text.contains(&format!("metrics.listen 127.0.0.1:{port}"))),
+        "{}",
+        child.transcript()
+    );
+}
+
+#[tokio::test]
+async fn logging_section_sets_format_and_level_unless_flags_do() {
+    let (_dir, config) = config_dir(&format!(
+        "{VALID}logging:\n  format: json\n  level: debug\n"
+    ));
+    // (extra flags, JSON lines, debug lines expected)
+    let cases: [(&[&str], bool, bool); 3] = [
+        (&[], true, true),
+        (&["--log-level", "info"], true, false),
+        (&["--log-format", "human"], false, true),
+    ];
+    for (flags, json, debug) in cases {
+        let mut child = router(&config).spawn("127.0.0.1:0", flags);
+        let admin = child.admin_addr().await;
+        wait_ready(&admin).await;
+        child.signal(libc::SIGTERM);
+        assert_eq!(child.wait_exit(TIMEOUT).await.code(), Some(0));
+        let lines = child.lines();
+        let parsed: Vec<Option<serde_json::Value>> = lines
+            .iter()
+            .map(|l| serde_json::from_str(&l.text).ok())
+            .collect();
+        assert!(
+            parsed.iter().all(|p| p.is_some() == json),
+            "{flags:?}: JSON lines {json}:\n{}",
+            child.transcript()
+        );
+        let has_debug = lines
+            .iter()
+            .zip(&parsed)
+            .any(|(line, record)| match record {
+                Some(r) => r["level"] == "DEBUG",
+                None => line.text.contains("DEBUG"),
+            });
+        assert_eq!(has_debug, debug, "{flags:?}:\n{}", child.transcript());
+    }
+}

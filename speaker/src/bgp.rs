@@ -7,12 +7,15 @@
 //! changes. Routes are announced before a session is configured so that,
 //! after a graceful restart, the peer receives them ahead of End-of-RIB and
 //! never loses the stale copies it kept.
+//!
+//! A BGPPeer naming a BFDProfile also gets a BFD session ([`crate::bfd`]);
+//! changing only the BFD settings retunes BFD without touching BGP.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use ferrolb_api::{BGPPeerSpec, SessionState};
+use ferrolb_api::{BGPPeerSpec, BfdSessionStatus, SessionState};
 use ferrolb_bgp::attribute::{Community, LargeCommunity, Origin, PathAttributes};
 use ferrolb_bgp::fsm::{Backoff, GracefulRestartConfig, PeerAsn};
 use ferrolb_bgp::instance::{Instance, InstanceConfig, InstanceError, NeighborConfig};
@@ -21,6 +24,7 @@ use ferrolb_bgp::AddressFamily;
 use ipnet::IpNet;
 use tokio::sync::watch;
 
+use crate::bfd::{self, Attachment, Bfd, PeerBfd};
 use crate::decision::RouteAttributes;
 
 /// Seconds a peer keeps our routes after our session drops without a
@@ -34,6 +38,19 @@ pub struct PeerSession {
     pub spec: BGPPeerSpec,
     /// TCP MD5 password from the referenced Secret.
     pub password: Option<String>,
+    /// BFD settings, when the peer names a BFDProfile.
+    pub bfd: Option<PeerBfd>,
+}
+
+impl PeerSession {
+    /// Whether `other` needs the same BGP session (BFD settings aside).
+    fn same_bgp_session(&self, other: &PeerSession) -> bool {
+        let without_bfd = |s: &PeerSession| BGPPeerSpec {
+            bfd_profile: None,
+            ..s.spec.clone()
+        };
+        self.password == other.password && without_bfd(self) == without_bfd(other)
+    }
 }
 
 /// What the BGP task should be doing: sessions and routes per peer name.
@@ -69,6 +86,8 @@ pub struct PeerStatus {
     pub prefixes_received: u64,
     /// Why the session last went down.
     pub last_error: Option<String>,
+    /// The BFD session watching the path, if the peer uses BFD.
+    pub bfd: Option<BfdSessionStatus>,
 }
 
 /// Session states by peer name.
@@ -101,6 +120,28 @@ struct Peer {
     address: IpAddr,
     instance: Instance,
     announced: BTreeMap<IpNet, RouteAttributes>,
+    bfd: BfdLink,
+}
+
+/// The BFD side of a peer.
+enum BfdLink {
+    /// The peer uses no BFD.
+    Off,
+    /// A BFD session runs.
+    Attached(Attachment),
+    /// BFD is configured but could not be set up (retried every status
+    /// refresh).
+    Failed { bfd: PeerBfd, error: String },
+}
+
+impl BfdLink {
+    fn status(&self) -> Option<BfdSessionStatus> {
+        match self {
+            BfdLink::Off => None,
+            BfdLink::Attached(a) => Some(a.status()),
+            BfdLink::Failed { bfd, error } => Some(bfd::failed_status(&bfd.profile, error.clone())),
+        }
+    }
 }
 
 /// Drives the per-peer instances towards a [`BgpPlan`].
@@ -108,6 +149,7 @@ pub struct BgpSpeaker {
     settings: BgpSettings,
     peers: BTreeMap<String, Peer>,
     status: watch::Sender<BgpStatus>,
+    bfd: Bfd,
 }
 
 fn to_bgp_attributes(attrs: &RouteAttributes) -> PathAttributes {
@@ -204,12 +246,14 @@ fn neighbor_config(
 }
 
 impl BgpSpeaker {
-    /// A speaker with no sessions; session states are published on `status`.
-    pub fn new(settings: BgpSettings, status: watch::Sender<BgpStatus>) -> BgpSpeaker {
+    /// A speaker with no sessions; session states are published on `status`;
+    /// `bfd` runs the BFD sessions of peers that ask for them.
+    pub fn new(settings: BgpSettings, status: watch::Sender<BgpStatus>, bfd: Bfd) -> BgpSpeaker {
         BgpSpeaker {
             settings,
             peers: BTreeMap::new(),
             status,
+            bfd,
         }
     }
 
@@ -220,37 +264,53 @@ impl BgpSpeaker {
         let stale: Vec<String> = self
             .peers
             .iter()
-            .filter(|(name, p)| plan.peers.get(*name) != Some(&p.session))
+            .filter(|(name, p)| {
+                !plan
+                    .peers
+                    .get(*name)
+                    .is_some_and(|s| s.same_bgp_session(&p.session))
+            })
             .map(|(name, _)| name.clone())
             .collect();
         for name in stale {
             if let Some(peer) = self.peers.remove(&name) {
-                tracing::info!(peer = %name, address = %peer.address, "closing BGP session");
-                if let Err(e) = peer.instance.shutdown().await {
-                    tracing::warn!(peer = %name, error = %e, "closing BGP session");
-                }
+                self.stop_peer(&name, peer).await;
             }
         }
         let empty = BTreeMap::new();
         for (name, session) in &plan.peers {
             let routes = plan.routes.get(name).unwrap_or(&empty);
             if let Some(peer) = self.peers.get_mut(name) {
+                peer.session = session.clone();
                 if let Err(source) = sync_routes(peer, routes).await {
                     errors.push(BgpError::Instance {
                         peer: name.clone(),
                         source,
                     });
                 }
+                sync_bfd(&mut self.bfd, name, peer);
                 continue;
             }
             match self.start_peer(name, session, routes).await {
-                Ok(peer) => {
+                Ok(mut peer) => {
+                    sync_bfd(&mut self.bfd, name, &mut peer);
                     self.peers.insert(name.clone(), peer);
                 }
                 Err(e) => errors.push(e),
             }
         }
         errors
+    }
+
+    /// Closes a peer's BGP session (Cease) and ends its BFD session.
+    async fn stop_peer(&mut self, name: &str, mut peer: Peer) {
+        tracing::info!(peer = %name, address = %peer.address, "closing BGP session");
+        if let BfdLink::Attached(a) = std::mem::replace(&mut peer.bfd, BfdLink::Off) {
+            self.bfd.detach(a);
+        }
+        if let Err(e) = peer.instance.shutdown().await {
+            tracing::warn!(peer = %name, error = %e, "closing BGP session");
+        }
     }
 
     async fn start_peer(
@@ -277,6 +337,7 @@ impl BgpSpeaker {
             address,
             instance,
             announced: BTreeMap::new(),
+            bfd: BfdLink::Off,
         };
         // Routes first, then the session: see the module documentation.
         sync_routes(&mut peer, routes).await.map_err(failed)?;
@@ -294,18 +355,24 @@ impl BgpSpeaker {
         }
     }
 
-    /// Closes every session with a Cease NOTIFICATION.
+    /// Closes every session with a Cease NOTIFICATION, then tells the BFD
+    /// peers AdminDown (so they take neither for a failure).
     pub async fn close(&mut self) {
         for (name, peer) in std::mem::take(&mut self.peers) {
-            if let Err(e) = peer.instance.shutdown().await {
-                tracing::warn!(peer = %name, error = %e, "closing BGP session");
-            }
+            self.stop_peer(&name, peer).await;
         }
+        self.bfd.shutdown();
         self.status.send_replace(BgpStatus::new());
     }
 
-    /// Reads every session's state and publishes it.
-    pub async fn refresh_status(&self) {
+    /// Reads every session's state and publishes it; retries BFD sessions
+    /// that could not be set up.
+    pub async fn refresh_status(&mut self) {
+        for (name, peer) in &mut self.peers {
+            if matches!(peer.bfd, BfdLink::Failed { .. }) {
+                sync_bfd(&mut self.bfd, name, peer);
+            }
+        }
         let mut status = BgpStatus::new();
         for (name, peer) in &self.peers {
             let Ok(neighbors) = peer.instance.neighbors().await else {
@@ -320,6 +387,7 @@ impl BgpSpeaker {
                         prefixes_sent: n.prefixes.advertised,
                         prefixes_received: n.prefixes.accepted,
                         last_error: n.last_down.clone(),
+                        bfd: peer.bfd.status(),
                     },
                 );
             }
@@ -330,6 +398,65 @@ impl BgpSpeaker {
             changed
         });
     }
+}
+
+/// Brings `peer`'s BFD session in line with its BGPPeer: started, retuned,
+/// moved (new local address) or ended.
+fn sync_bfd(bfd: &mut Bfd, name: &str, peer: &mut Peer) {
+    let want = peer.session.bfd.clone();
+    let current = std::mem::replace(&mut peer.bfd, BfdLink::Off);
+    let Some(want) = want else {
+        if let BfdLink::Attached(a) = current {
+            tracing::info!(peer = name, "BFD turned off");
+            bfd.detach(a);
+        }
+        return;
+    };
+    let key = match bfd_key(&peer.session.spec, peer.address) {
+        Ok(key) => key,
+        Err(error) => {
+            peer.bfd = failed(name, &current, want, error);
+            return;
+        }
+    };
+    match current {
+        BfdLink::Attached(a) if a.bfd == want && a.key == key => {
+            peer.bfd = BfdLink::Attached(a);
+            return;
+        }
+        // Same session, new timers: retuned in place (a Poll Sequence).
+        BfdLink::Attached(a) if a.key == key => a.stop_following(),
+        BfdLink::Attached(a) => bfd.detach(a),
+        BfdLink::Off | BfdLink::Failed { .. } => {}
+    }
+    peer.bfd = match bfd.attach(name, &want, key, peer.instance.clone()) {
+        Ok(a) => BfdLink::Attached(a),
+        Err(error) => failed(name, &BfdLink::Off, want, error),
+    };
+}
+
+/// The failed link, logged only when the error is new.
+fn failed(name: &str, before: &BfdLink, bfd: PeerBfd, error: String) -> BfdLink {
+    let repeated =
+        matches!(before, BfdLink::Failed { bfd: b, error: e } if *b == bfd && *e == error);
+    if !repeated {
+        tracing::warn!(peer = name, profile = %bfd.profile, %error, "BFD not running for this BGP session");
+    }
+    BfdLink::Failed { bfd, error }
+}
+
+/// The BFD session key of the BGP session to `address`: from
+/// `sourceAddress`, or the address the kernel would pick.
+fn bfd_key(spec: &BGPPeerSpec, address: IpAddr) -> Result<ferrolb_bfd::SessionKey, String> {
+    let local = match &spec.source_address {
+        Some(source) => source
+            .trim()
+            .parse()
+            .map_err(|_| format!("sourceAddress {source:?} is not an IP address"))?,
+        None => bfd::local_address_towards(address)
+            .map_err(|e| format!("no local address towards {address}: {e}"))?,
+    };
+    Ok(bfd::session_key(address, local, spec.ebgp_multi_hop))
 }
 
 /// The FSM state from the instance's report of it.
@@ -391,6 +518,7 @@ mod tests {
         PeerSession {
             spec: serde_json::from_value(serde_json::from_str(yaml).unwrap()).unwrap(),
             password: None,
+            bfd: None,
         }
     }
 

@@ -5,11 +5,13 @@
 //! - [`cluster`]: the Kubernetes edge: watches, the snapshot fed to the
 //!   decision, status objects and events;
 //! - [`bgp`]: carries the decision out over ferrolb-bgp sessions;
+//! - [`bfd`]: BFD sessions that close those BGP sessions when a path fails;
 //! - [`l2`]: the seam to the L2 announcer;
 //! - [`membership`]: the liveness group that picks L2 owners among alive speakers;
 //! - [`metrics`]: the speaker's Prometheus metrics.
 #![warn(missing_docs)]
 
+pub mod bfd;
 pub mod bgp;
 pub mod cluster;
 pub mod decision;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use ferrolb_daemon::{AdminAddr, Daemon, DaemonArgs};
+use ferrolb_speaker::bfd::Bfd;
 use ferrolb_speaker::bgp::{BgpPlan, BgpSettings, BgpSpeaker, BgpStatus};
 use ferrolb_speaker::cluster::status::StatusWriter;
 use ferrolb_speaker::cluster::{self, snapshot, Outputs, Stores, Summary};
@@ -19,7 +20,8 @@ use tokio::sync::{watch, Notify};
 const DEFAULT_ADMIN_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9611);
 
-/// How often BGP session states are read for status and metrics.
+/// How often BGP session states are read for status and metrics (BFD
+/// state changes are read at once).
 const SESSION_POLL: Duration = Duration::from_secs(1);
 
 /// FerroLB speaker: announces load-balancer IPs from this node.
@@ -76,6 +78,27 @@ struct L2Args {
     /// often, so that switch tables do not age them out.
     #[arg(long, default_value = "60s")]
     l2_refresh: ferrolb_api::Duration,
+
+    /// Answer ARP/NDP only on these interfaces (comma-separated; default:
+    /// every interface not excluded). L2Advertisements' `interfaces`
+    /// narrow this further.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    l2_interfaces: Vec<String>,
+
+    /// Never answer on interfaces whose name starts with one of these
+    /// (comma-separated; container and overlay plumbing by default).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "PREFIXES",
+        default_values = ferrolb_l2::policy::DEFAULT_EXCLUDE_PREFIXES
+    )]
+    l2_exclude_interfaces: Vec<String>,
+
+    /// Also answer on bond and bridge members (by default only the bond or
+    /// bridge itself answers).
+    #[arg(long)]
+    l2_allow_enslaved: bool,
 }
 
 /// Starts the ARP/NDP announcer, or the sink that says L2 is off.
@@ -88,6 +111,16 @@ async fn l2_sink(
     }
     let config = ferrolb_l2::L2Config {
         refresh_interval: args.l2_refresh.as_std(),
+        interfaces: ferrolb_l2::InterfacePolicy {
+            include: args.l2_interfaces.clone(),
+            exclude_prefixes: args
+                .l2_exclude_interfaces
+                .iter()
+                .filter(|p| !p.is_empty())
+                .cloned()
+                .collect(),
+            allow_enslaved: args.l2_allow_enslaved,
+        },
         ..ferrolb_l2::L2Config::default()
     };
     let announcer = ferrolb_l2::L2Announcer::start(config)
@@ -218,7 +251,9 @@ async fn main() -> anyhow::Result<()> {
     let writer = StatusWriter::new(client, cli.namespace.clone(), cli.node_name.clone());
     let status_writer = tokio::spawn(writer.run(summary_rx, status_rx.clone(), stop.clone()));
 
-    let mut bgp = BgpSpeaker::new(settings, status_tx);
+    let bfd_changed = Arc::new(Notify::new());
+    let bfd = Bfd::new(Some(daemon.metrics().clone()), bfd_changed.clone());
+    let mut bgp = BgpSpeaker::new(settings, status_tx, bfd);
     let mut poll = tokio::time::interval(SESSION_POLL);
     // The first plan (from complete caches) arrives at once; sessions start
     // with it, so a restarted speaker never offers a peer an empty table.
@@ -234,6 +269,10 @@ async fn main() -> anyhow::Result<()> {
                 daemon.readiness().set_ready();
             }
             _ = poll.tick() => {
+                bgp.refresh_status().await;
+                metrics.set_sessions(&status_rx.borrow());
+            }
+            () = bfd_changed.notified() => {
                 bgp.refresh_status().await;
                 metrics.set_sessions(&status_rx.borrow());
             }

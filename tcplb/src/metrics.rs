@@ -1,5 +1,6 @@
 //! Prometheus metrics per frontend and per backend.
 
+use ferrolb_daemon::{register_all, MetricDef};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -71,71 +72,75 @@ impl Metrics {
     /// Creates the metrics and registers them in `registry` (names get its prefix).
     pub fn register(registry: &mut Registry) -> Metrics {
         let m = Metrics::default();
-        let r = registry;
-        r.register(
-            "frontend_connections_active",
-            "Client connections open now",
-            m.frontend_active.clone(),
-        );
-        r.register(
-            "frontend_connections",
-            "Client connections accepted",
-            m.frontend_total.clone(),
-        );
-        r.register_with_unit(
-            "frontend_received",
-            "Bytes received from clients",
-            Unit::Bytes,
-            m.frontend_received.clone(),
-        );
-        r.register_with_unit(
-            "frontend_sent",
-            "Bytes sent to clients",
-            Unit::Bytes,
-            m.frontend_sent.clone(),
-        );
-        r.register(
-            "frontend_unserved",
-            "Client connections closed because no backend could take them",
-            m.frontend_unserved.clone(),
-        );
-        r.register(
-            "backend_connections_active",
-            "Connections open to the backend now",
-            m.backend_active.clone(),
-        );
-        r.register(
-            "backend_connections",
-            "Connections established to the backend",
-            m.backend_total.clone(),
-        );
-        r.register_with_unit(
-            "backend_sent",
-            "Bytes sent to the backend",
-            Unit::Bytes,
-            m.backend_sent.clone(),
-        );
-        r.register_with_unit(
-            "backend_received",
-            "Bytes received from the backend",
-            Unit::Bytes,
-            m.backend_received.clone(),
-        );
-        r.register(
-            "backend_connect_errors",
-            "Failed or timed-out connection attempts to the backend",
-            m.backend_connect_errors.clone(),
-        );
-        r.register(
-            "backend_up",
-            "1 while health checks keep the backend in rotation",
-            m.backend_up.clone(),
-        );
-        r.register_with_unit(
-            "backend_check",
-            "Duration of health checks",
-            Unit::Seconds,
-            m.check_seconds.clone(),
+        register_all(
+            registry,
+            [
+                MetricDef::new(
+                    "frontend_connections_active",
+                    "Client connections open now",
+                    m.frontend_active.clone(),
+                ),
+                MetricDef::new(
+                    "frontend_connections",
+                    "Client connections accepted",
+                    m.frontend_total.clone(),
+                ),
+                MetricDef::new(
+                    "frontend_received",
+                    "Bytes received from clients",
+                    m.frontend_received.clone(),
+                )
+                .unit(Unit::Bytes),
+                MetricDef::new(
+                    "frontend_sent",
+                    "Bytes sent to clients",
+                    m.frontend_sent.clone(),
+                )
+                .unit(Unit::Bytes),
+                MetricDef::new(
+                    "frontend_unserved",
+                    "Client connections closed because no backend could take them",
+                    m.frontend_unserved.clone(),
+                ),
+                MetricDef::new(
+                    "backend_connections_active",
+                    "Connections open to the backend now",
+                    m.backend_active.clone(),
+                ),
+                MetricDef::new(
+                    "backend_connections",
+                    "Connections established to the backend",
+                    m.backend_total.clone(),
+                ),
+                MetricDef::new(
+                    "backend_sent",
+                    "Bytes sent to the backend",
+                    m.backend_sent.clone(),
+                )
+                .unit(Unit::Bytes),
+                MetricDef::new(
+                    "backend_received",
+                    "Bytes received from the backend",
+                    m.backend_received.clone(),
+                )
+                .unit(Unit::Bytes),
+                MetricDef::new(
+                    "backend_connect_errors",
+                    "Failed or timed-out connection attempts to the backend",
+                    m.backend_connect_errors.clone(),
+                ),
+                MetricDef::new(
+                    "backend_up",
+                    "1 while health checks keep the backend in rotation",
+                    m.backend_up.clone(),
+                ),
+                MetricDef::new(
+                    "backend_check",
+                    "Duration of health checks",
+                    m.check_seconds.clone(),
+                )
+                .unit(Unit::Seconds),
+            ],
         );
         m
     }

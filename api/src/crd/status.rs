@@ -82,6 +82,27 @@ pub struct ServiceAnnouncementStatus {
     /// BGPPeers (by name) the addresses are announced to (BGP only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<String>,
+    /// The session to each of `peers`, as this node's speaker sees it (BGP
+    /// only): whether the router really has the routes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peer_sessions: Vec<AnnouncedPeerSession>,
+}
+
+/// The session to one BGPPeer that a Service's addresses are announced to.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnouncedPeerSession {
+    /// Name of the BGPPeer.
+    pub peer: String,
+    /// Address of the peer (empty until the session is configured).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub peer_address: String,
+    /// BGP session state: the routes reach the peer only while `Established`.
+    #[serde(default)]
+    pub state: SessionState,
+    /// BFD session state, when the BGPPeer uses a BFDProfile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd_state: Option<BfdState>,
 }
 
 /// The state of one BGP session of one node's speaker.
@@ -101,6 +122,7 @@ pub struct ServiceAnnouncementStatus {
     printcolumn = r#"{"name":"Peer","type":"string","jsonPath":".spec.peer"}"#,
     printcolumn = r#"{"name":"Address","type":"string","jsonPath":".spec.peerAddress"}"#,
     printcolumn = r#"{"name":"State","type":"string","jsonPath":".status.state"}"#,
+    printcolumn = r#"{"name":"BFD","type":"string","jsonPath":".status.bfd.state"}"#,
     printcolumn = r#"{"name":"Since","type":"date","jsonPath":".status.since"}"#
 )]
 #[serde(rename_all = "camelCase")]
@@ -165,4 +187,62 @@ pub struct BGPSessionStateStatus {
     /// The last error (NOTIFICATION or connection failure), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The BFD session watching the path to the peer, when the BGPPeer
+    /// names a BFDProfile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<BfdSessionStatus>,
+}
+
+/// The BFD session state (RFC 5880 section 4.1).
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    JsonSchema,
+)]
+pub enum BfdState {
+    /// Held down on purpose by one side.
+    AdminDown,
+    /// No working path to the peer (or not heard from yet).
+    #[default]
+    Down,
+    /// The peer is heard, the three-way handshake is completing.
+    Init,
+    /// The path to the peer works.
+    Up,
+}
+
+/// Observed state of the BFD session of one BGP session.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BfdSessionStatus {
+    /// The BFDProfile the session uses.
+    pub profile: String,
+    /// Current state; while the BGP session depends on it, Down closes the
+    /// BGP session at once.
+    #[serde(default)]
+    pub state: BfdState,
+    /// Why the session last went down (RFC 5880 diagnostic), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostic: Option<String>,
+    /// Detection time in effect, in milliseconds (0 until the peer is heard).
+    #[serde(default)]
+    #[schemars(range(max = u32::MAX))]
+    pub detection_time_ms: u32,
+    /// How many times the path was detected down since the session started.
+    #[serde(default)]
+    #[schemars(range(max = u32::MAX))]
+    pub failures: u32,
+    /// Why BFD does not run as configured (missing profile, unsupported
+    /// option, socket error), if it does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }

@@ -9,9 +9,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Default admin API address.
 pub const DEFAULT_ADMIN_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9180);
-/// Default metrics address.
-pub const DEFAULT_METRICS_LISTEN: SocketAddr =
-    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9181);
 
 /// The admin HTTP API (used by `lbctl`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,19 +32,14 @@ impl Default for AdminConfig {
 }
 
 /// The Prometheus metrics endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct MetricsConfig {
-    /// Address serving `/metrics`. Default: `127.0.0.1:9181`.
-    pub listen: SocketAddr,
-}
-
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        MetricsConfig {
-            listen: DEFAULT_METRICS_LISTEN,
-        }
-    }
+    /// A TCP address serving `/metrics` (and `/healthz`, `/readyz`) on its own, without
+    /// authentication, e.g. the router's LAN address for a Prometheus server elsewhere, while
+    /// the admin API stays on loopback. Default: none; `/metrics` is always served by the
+    /// admin API too.
+    pub listen: Option<SocketAddr>,
 }
 
 /// Log output.

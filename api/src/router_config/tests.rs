@@ -37,10 +37,7 @@ fn minimal_config_gets_documented_defaults() {
         ListenAddress::Tcp("127.0.0.1:9180".parse().unwrap())
     );
     assert_eq!(c.admin.token_file, None);
-    assert_eq!(
-        c.metrics.listen,
-        "127.0.0.1:9181".parse::<SocketAddr>().unwrap()
-    );
+    assert_eq!(c.metrics.listen, None);
     assert_eq!(c.logging.format, LogFormat::Human);
     assert_eq!(c.logging.level, "info");
     assert!(c.upstream.is_empty() && c.load_balancer.frontends.is_empty());

@@ -49,7 +49,7 @@ pub(super) fn validate(config: &RouterConfig, r: &mut Report<'_>) {
         check_bfd_profile(r, &format!("bfd.profiles[{i}]."), &profile.to_spec());
     }
     check_admin(&config.admin, r);
-    if config.metrics.listen.port() == 0 {
+    if config.metrics.listen.is_some_and(|l| l.port() == 0) {
         r.error("metrics.listen", "port 0 is not valid");
     }
     check_log_level(&config.logging.level, r);

@@ -211,7 +211,9 @@ impl Instance {
         rx.await.map_err(|_| InstanceError::Stopped)
     }
 
-    /// Configures a neighbour and starts its session.
+    /// Configures a neighbour and starts its session. Routes announced before this call go in
+    /// the session's first UPDATEs, ahead of End-of-RIB: a restarting speaker announces first,
+    /// so that its End-of-RIB does not make the peer purge routes it still means to send.
     pub async fn add_neighbor(&self, config: NeighborConfig) -> Result<(), InstanceError> {
         self.request(|tx| Command::AddNeighbor(Box::new(config), tx))
             .await?

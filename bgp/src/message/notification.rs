@@ -31,7 +31,10 @@ impl Notification {
 
 impl fmt::Display for Notification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} subcode {}", self.code, self.subcode)?;
+        match (self.code, subcode::cease::name(self.subcode)) {
+            (ErrorCode::Cease, Some(name)) => write!(f, "Cease/{name}")?,
+            _ => write!(f, "{:?} subcode {}", self.code, self.subcode)?,
+        }
         if !self.data.is_empty() {
             write!(f, " ({} octets of data)", self.data.len())?;
         }
@@ -172,10 +175,50 @@ pub mod subcode {
         pub const HARD_RESET: u8 = 9;
         /// BFD Down (RFC 9384).
         pub const BFD_DOWN: u8 = 10;
+
+        /// The name RFC 4486 (and later RFCs) give a Cease subcode, for logs and status.
+        pub fn name(subcode: u8) -> Option<&'static str> {
+            Some(match subcode {
+                MAXIMUM_PREFIXES_REACHED => "Maximum Number of Prefixes Reached",
+                ADMINISTRATIVE_SHUTDOWN => "Administrative Shutdown",
+                PEER_DECONFIGURED => "Peer De-configured",
+                ADMINISTRATIVE_RESET => "Administrative Reset",
+                CONNECTION_REJECTED => "Connection Rejected",
+                OTHER_CONFIGURATION_CHANGE => "Other Configuration Change",
+                CONNECTION_COLLISION_RESOLUTION => "Connection Collision Resolution",
+                OUT_OF_RESOURCES => "Out of Resources",
+                HARD_RESET => "Hard Reset",
+                BFD_DOWN => "BFD Down",
+                _ => return None,
+            })
+        }
     }
     /// ROUTE-REFRESH Message Error subcodes (RFC 7313).
     pub mod route_refresh {
         /// Invalid Message Length.
         pub const INVALID_MESSAGE_LENGTH: u8 = 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cease_subcodes_are_named_in_logs() {
+        let cases = [
+            (
+                Notification::cease(subcode::cease::BFD_DOWN),
+                "Cease/BFD Down",
+            ),
+            (
+                Notification::cease(subcode::cease::ADMINISTRATIVE_SHUTDOWN),
+                "Cease/Administrative Shutdown",
+            ),
+            (Notification::cease(42), "Cease subcode 42"),
+        ];
+        for (notification, shown) in cases {
+            assert_eq!(notification.to_string(), shown);
+        }
     }
 }

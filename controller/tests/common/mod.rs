@@ -366,6 +366,27 @@ pub struct Replica {
     task: Option<JoinHandle<()>>,
 }
 
+/// `ferrolb-controller`'s flags to run as replica `identity` of the
+/// cluster behind `kubeconfig`, with the 2 s lease of [`config`].
+pub fn process_args(kubeconfig: &std::path::Path, identity: &str) -> Vec<String> {
+    [
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--namespace",
+        NAMESPACE,
+        "--identity",
+        identity,
+        "--lease-duration",
+        "2s",
+        "--renew-deadline",
+        "1s",
+        "--retry-period",
+        "200ms",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// Settings for replica `identity`: a 2 s lease, fast pool status updates.
 pub fn config(identity: &str) -> ControllerConfig {
     ControllerConfig {

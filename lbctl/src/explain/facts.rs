@@ -1,8 +1,10 @@
 //! Everything `explain` looks at, gathered up front as plain data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 use ferrolb_api::ClusterObjects;
+use ferrolb_l2::MacAddr;
 use serde::Serialize;
 
 use crate::facts::{AnnouncementFacts, EventFacts, NodeFacts, ServiceFacts};
@@ -34,6 +36,42 @@ pub struct SessionFacts {
     pub last_error: Option<String>,
 }
 
+/// What asking the segment (ARP / Neighbor Solicitation) found for one of
+/// the Service's addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeighborFacts {
+    /// The Service address asked for.
+    pub address: IpAddr,
+    /// What came of it.
+    pub outcome: NeighborOutcome,
+}
+
+/// The outcome of asking for one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NeighborOutcome {
+    /// Not asked, for this reason (lbctl is not on the segment).
+    NotAsked(String),
+    /// Asking failed on `interface`.
+    Failed {
+        /// The interface.
+        interface: String,
+        /// Why.
+        error: String,
+    },
+    /// Asked on `interface` for `waited`.
+    Asked {
+        /// The interface.
+        interface: String,
+        /// How long answers were collected.
+        waited: std::time::Duration,
+        /// The MACs that answered for the Service address.
+        macs: BTreeSet<MacAddr>,
+        /// The MACs that answered for each node's address on the same
+        /// segment, by node name (nodes without such an address are absent).
+        node_macs: BTreeMap<String, BTreeSet<MacAddr>>,
+    },
+}
+
 /// The inputs of every check.
 #[derive(Debug, Clone, Default)]
 pub struct ExplainFacts {
@@ -57,6 +95,8 @@ pub struct ExplainFacts {
     pub sessions: Vec<SessionFacts>,
     /// What each router reported.
     pub routers: Vec<RouterReport>,
+    /// What asking the segment for each Service address found (L2 only).
+    pub neighbors: Vec<NeighborFacts>,
     /// FerroLB's namespace (for hints).
     pub ferrolb_namespace: String,
 }

@@ -1,9 +1,11 @@
 //! `lbctl explain NAMESPACE/NAME`: walks a Service's path — type, class,
 //! annotations, pool, allocation, endpoints, advertisements, speakers, BGP
-//! sessions, each router's route and kernel FIB — and says where it breaks.
+//! sessions, each router's route and kernel FIB, and for L2 who answers ARP
+//! and NDP for the address on this host's segment — and says where it breaks.
 
 mod checks;
 mod facts;
+mod neighbors;
 #[cfg(test)]
 mod tests;
 mod verdict;
@@ -21,7 +23,8 @@ use crate::kube_client::Kube;
 use crate::output::Printer;
 use crate::router_api::{self, RouterEndpoint};
 use crate::Failure;
-pub use facts::{EndpointFacts, ExplainFacts, SessionFacts};
+pub use facts::{EndpointFacts, ExplainFacts, NeighborFacts, NeighborOutcome, SessionFacts};
+pub use neighbors::NeighborArgs;
 pub use verdict::{Check, Verdict};
 
 /// `lbctl explain` arguments.
@@ -29,6 +32,9 @@ pub use verdict::{Check, Verdict};
 pub struct ExplainArgs {
     /// The Service, as NAMESPACE/NAME (or NAME in the default namespace).
     pub service: String,
+
+    #[command(flatten)]
+    pub neighbors: NeighborArgs,
 }
 
 #[derive(Serialize)]
@@ -48,8 +54,15 @@ pub async fn run(
         Some((ns, name)) => (ns.to_owned(), name.to_owned()),
         None => (kube.default_namespace.clone(), args.service.clone()),
     };
-    let facts = gather(kube, &namespace, &name, routers).await?;
-    let checks = checks::run(&facts);
+    let mut facts = gather(kube, &namespace, &name, routers).await?;
+    let mut checks = checks::run(&facts);
+    // Ask the segment only for an address announced over L2: no frame
+    // leaves this host otherwise.
+    if checks.iter().any(|c| c.check == checks::L2_OWNER) {
+        facts.neighbors =
+            neighbors::ask(&args.neighbors, &facts.service.ingress, &facts.nodes).await;
+        checks = checks::run(&facts);
+    }
     let title = format!("Service {namespace}/{name}");
     let report = Report {
         service: format!("{namespace}/{name}"),
@@ -131,6 +144,7 @@ async fn gather(
         events,
         endpoints,
         nodes: cluster::nodes(kube).await?,
+        neighbors: Vec::new(),
         announcements,
         sessions,
         routers: reports,

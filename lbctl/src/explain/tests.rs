@@ -2,7 +2,7 @@
 //! way `explain` knows, with the verdict expected of each check.
 
 use super::checks::run;
-use super::facts::{EndpointFacts, ExplainFacts, SessionFacts};
+use super::facts::{EndpointFacts, ExplainFacts, NeighborFacts, NeighborOutcome, SessionFacts};
 use super::verdict::Verdict;
 use crate::facts::{AnnouncementFacts, EventFacts, NodeFacts, ServiceFacts};
 use crate::router_api::{FibPath, FibRouteView, PeerView, PrefixCounts, RouteView, RouterReport};
@@ -419,14 +419,21 @@ fn l2_reports_the_owner() {
     assert!(
         owner
             .reason
-            .starts_with("node node-a answers ARP/NDP on eth0"),
+            .starts_with("node node-a owns it and answers ARP/NDP on eth0"),
         "{}",
         owner.reason
     );
     assert!(!checks.iter().any(|c| c.check.starts_with("router")));
+    // Local traffic policy: the owner must run an endpoint.
+    f.service.external_traffic_policy = "Local".into();
+    let owner = |f: &ExplainFacts| run(f).into_iter().find(|c| c.check == "l2 owner").unwrap();
+    assert_eq!(owner(&f).verdict, Verdict::Ok);
+    f.endpoints[0].node = Some("node-b".into());
+    let check = owner(&f);
+    assert_eq!(check.verdict, Verdict::Fail);
+    assert!(check.reason.contains("runs no ready endpoint"), "{check:?}");
     f.announcements.clear();
-    let owner = run(&f).into_iter().find(|c| c.check == "l2 owner").unwrap();
-    assert_eq!(owner.verdict, Verdict::Fail);
+    assert_eq!(owner(&f).verdict, Verdict::Fail);
 }
 
 #[test]
@@ -438,4 +445,115 @@ fn without_routers_route_checks_are_skipped() {
         (last.check.as_str(), last.verdict),
         ("routers", Verdict::Skip)
     );
+}
+
+/// The healthy Service announced over L2 by node-a, and what asking the
+/// segment found: MACs answering for the Service address, and for node-a
+/// (`0a`) and node-b (`0b`)'s own addresses.
+fn l2_asked(outcome: NeighborOutcome) -> ExplainFacts {
+    let mut f = healthy();
+    f.objects = objects(&CONFIG.replace("kind: BGPAdvertisement", "kind: L2Advertisement"));
+    f.announcements[0].protocol = "l2".into();
+    f.nodes.insert("node-b".into(), node("10.0.0.12"));
+    f.neighbors = vec![NeighborFacts {
+        address: "192.0.2.1".parse().unwrap(),
+        outcome,
+    }];
+    f
+}
+
+fn mac(last: u8) -> ferrolb_l2::MacAddr {
+    ferrolb_l2::MacAddr([2, 0, 0, 0, 0, last])
+}
+
+fn asked(answering: &[u8], node_a: &[u8], node_b: &[u8]) -> NeighborOutcome {
+    let set = |m: &[u8]| m.iter().map(|&l| mac(l)).collect();
+    let mut node_macs = std::collections::BTreeMap::new();
+    for (node, macs) in [("node-a", node_a), ("node-b", node_b)] {
+        if !macs.is_empty() {
+            node_macs.insert(node.to_owned(), set(macs));
+        }
+    }
+    NeighborOutcome::Asked {
+        interface: "eth1".into(),
+        waited: std::time::Duration::from_secs(1),
+        macs: set(answering),
+        node_macs,
+    }
+}
+
+#[test]
+fn l2_answers_name_who_answers() {
+    let table: Vec<(&str, NeighborOutcome, Verdict, &str)> = vec![
+        (
+            "the owner answers",
+            asked(&[0x0a], &[0x0a], &[0x0b]),
+            Verdict::Ok,
+            "02:00:00:00:00:0a (node node-a) answered on eth1: the owner's MAC",
+        ),
+        (
+            "owner's MAC unknown",
+            asked(&[0x0a], &[], &[0x0b]),
+            Verdict::Ok,
+            "02:00:00:00:00:0a answered on eth1 (node node-a's own MAC is not known here",
+        ),
+        (
+            "another node answers",
+            asked(&[0x0b], &[0x0a], &[0x0b]),
+            Verdict::Fail,
+            "02:00:00:00:00:0b (node node-b) answered on eth1, but node node-a owns the address",
+        ),
+        (
+            "a stranger answers",
+            asked(&[0x0c], &[0x0a], &[0x0b]),
+            Verdict::Warn,
+            "02:00:00:00:00:0c answered on eth1, not node node-a's MAC (02:00:00:00:00:0a)",
+        ),
+        (
+            "nobody answers",
+            asked(&[], &[0x0a], &[0x0b]),
+            Verdict::Fail,
+            "nobody answered an ARP request for 192.0.2.1 on eth1 within 1s",
+        ),
+        (
+            "two answer",
+            asked(&[0x0a, 0x0c], &[0x0a], &[]),
+            Verdict::Fail,
+            "2 hosts answer for 192.0.2.1 on eth1: 02:00:00:00:00:0a (node node-a), 02:00:00:00:00:0c",
+        ),
+        (
+            "cannot ask",
+            NeighborOutcome::Failed {
+                interface: "eth1".into(),
+                error: "Operation not permitted".into(),
+            },
+            Verdict::Warn,
+            "cannot send an ARP request on eth1: Operation not permitted",
+        ),
+        (
+            "not on the segment",
+            NeighborOutcome::NotAsked("no interface of this host is on it".into()),
+            Verdict::Skip,
+            "not asked: no interface of this host is on it",
+        ),
+    ];
+    for (name, outcome, verdict, reason) in table {
+        let checks = run(&l2_asked(outcome));
+        let check = checks
+            .iter()
+            .find(|c| c.check == "arp 192.0.2.1")
+            .unwrap_or_else(|| panic!("{name}: no arp check in {checks:?}"));
+        assert_eq!(check.verdict, verdict, "{name}: {check:?}");
+        assert!(check.reason.starts_with(reason), "{name}: {}", check.reason);
+    }
+    // Two speakers claiming the address: whoever answers, that is a warning.
+    let mut f = l2_asked(asked(&[0x0a], &[0x0a], &[0x0b]));
+    let mut second = f.announcements[0].clone();
+    second.node = "node-b".into();
+    f.announcements.push(second);
+    let check = run(&f)
+        .into_iter()
+        .find(|c| c.check == "arp 192.0.2.1")
+        .unwrap();
+    assert_eq!(check.verdict, Verdict::Warn, "{check:?}");
 }

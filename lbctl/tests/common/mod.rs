@@ -58,6 +58,30 @@ impl Run {
         );
         self
     }
+
+    /// Panics with the whole output unless stdout contains `needle`.
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stdout.contains(needle),
+            "{needle:?} not in stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics with the whole output unless stderr contains `needle`.
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stderr.contains(needle),
+            "{needle:?} not in stderr:\n{}\nstdout:\n{}",
+            self.stderr,
+            self.stdout
+        );
+        self
+    }
 }
 
 pub fn scratch_dir() -> PathBuf {
@@ -92,6 +116,14 @@ pub async fn run_program(program: &Path, dir: &Path, args: &[&str], stdin: Optio
     }
     drop(input);
     Run::from(child.wait_with_output().await.unwrap())
+}
+
+/// lbctl with `dir` as its home and `dir/kubeconfig` as its kubeconfig.
+pub async fn lbctl_in(dir: &Path, args: &[&str]) -> Run {
+    let kubeconfig = dir.join("kubeconfig");
+    let mut all = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run_program(Path::new(env!("CARGO_BIN_EXE_lbctl")), dir, &all, None).await
 }
 
 /// lbctl without a cluster.
@@ -256,16 +288,7 @@ impl Cluster {
 
     /// Runs lbctl against this cluster.
     pub async fn lbctl(&self, args: &[&str]) -> Run {
-        let kubeconfig = self.dir.join("kubeconfig");
-        let mut all = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
-        all.extend_from_slice(args);
-        run_program(
-            Path::new(env!("CARGO_BIN_EXE_lbctl")),
-            &self.dir,
-            &all,
-            None,
-        )
-        .await
+        lbctl_in(&self.dir, args).await
     }
 
     /// The IPAddressPool `name`'s spec.addresses, as stored.

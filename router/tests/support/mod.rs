@@ -39,8 +39,10 @@ pub const PROTO: &str = "200";
 pub const PORT: u16 = 8080;
 /// The router's LAN address.
 pub const ROUTER_LAN: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
-const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 2);
-const ROUTER_CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
+/// The client's address (also used as an upstream router's).
+pub const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 2);
+/// The router's address towards the client.
+pub const ROUTER_CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 const CLIENT_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 2);
 const ROUTER_CLIENT_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 1);
 const ROUTER_LAN_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
@@ -72,6 +74,8 @@ pub struct Lab {
     servers: Vec<(Arc<AtomicBool>, Option<NsThread<()>>)>,
     /// One BIRD per worker (index = worker index).
     pub birds: Vec<Option<Bird>>,
+    /// FRR (bgpd, bfdd, zebra) on the workers that run it instead of BIRD.
+    pub frrs: Vec<Option<Frr>>,
     /// The client namespace.
     pub client: Netns,
     /// The LAN: node 0 is the router, nodes 1.. the workers.
@@ -133,6 +137,7 @@ impl Lab {
             router: None,
             servers: Vec::new(),
             birds: (0..workers).map(|_| None).collect(),
+            frrs: (0..workers).map(|_| None).collect(),
             client,
             lan,
         }
@@ -191,6 +196,31 @@ impl Lab {
             config = config.announce(Announcement::new(*p));
         }
         self.birds[i] = Some(Bird::start(&node.ns, config).unwrap());
+    }
+
+    /// Starts FRR on worker `i`, peering with the router (hold time `hold` seconds, BFD on
+    /// the neighbour when `bfd`) and announcing the IPv4 `prefixes` with itself as next hop.
+    pub fn start_frr(&mut self, i: usize, prefixes: &[IpNet], hold: u16, bfd: bool) {
+        let node = &self.lan.nodes[i + 1];
+        let mut neighbor = Neighbor::new(IpAddr::V4(ROUTER_LAN), ROUTER_ASN)
+            .hold_time(hold)
+            .connect_retry(1)
+            .advertise(Advertise::Usual);
+        if bfd {
+            neighbor = neighbor.bfd();
+        }
+        let mut config = BgpConfig::new(WORKER_ASN, node.v4)
+            .fib_install(false)
+            .neighbor(neighbor);
+        for p in prefixes {
+            config = config.announce(Announcement::new(*p));
+        }
+        self.frrs[i] = Some(Frr::start(&node.ns, config).unwrap());
+    }
+
+    /// Worker `i`'s FRR.
+    pub fn frr(&self, i: usize) -> &Frr {
+        self.frrs[i].as_ref().expect("FRR running")
     }
 
     /// Worker `i`'s BIRD.

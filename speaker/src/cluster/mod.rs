@@ -20,7 +20,9 @@ use crate::metrics::{AnnouncedLabels, Metrics};
 
 pub use watch::Stores;
 
-/// Changes arriving within this window are decided on together.
+/// API changes arriving within this window are decided on together. A
+/// change of the alive speakers is decided on at once: it is what L2
+/// failover waits for.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// What this node announces per Service, and whether L2 really runs.
@@ -44,7 +46,8 @@ pub struct Outputs {
     pub metrics: Metrics,
 }
 
-/// Decides on every change (debounced) until `stop` is cancelled.
+/// Decides on every change (API changes debounced, liveness changes at
+/// once) until `stop` is cancelled.
 pub async fn run_decisions(
     stores: Stores,
     changed: Arc<Notify>,
@@ -96,15 +99,23 @@ pub async fn run_decisions(
             *current = summary;
             changed
         });
-        tokio::select! {
-            () = changed.notified() => {}
+        // Without membership, the last known set stays in use.
+        let api_changed = tokio::select! {
+            () = changed.notified() => true,
             result = alive.changed(), if alive_open => {
-                // Without membership, the last known set stays in use.
                 alive_open = result.is_ok();
+                false
             }
             () = stop.cancelled() => return,
+        };
+        if api_changed {
+            // Let a burst of API events settle, unless the alive set moves.
+            tokio::select! {
+                () = tokio::time::sleep(DEBOUNCE) => {}
+                result = alive.changed(), if alive_open => alive_open = result.is_ok(),
+                () = stop.cancelled() => return,
+            }
         }
-        tokio::time::sleep(DEBOUNCE).await;
     }
 }
 

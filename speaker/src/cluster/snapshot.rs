@@ -5,11 +5,12 @@ use std::net::IpAddr;
 
 use ferrolb_api::annotations::ServiceAnnotations;
 use ferrolb_api::crd::peer::PASSWORD_SECRET_KEY;
-use ferrolb_api::{BGPPeer, IPAddressPool, ServiceReference};
+use ferrolb_api::{BFDProfile, BGPPeer, IPAddressPool, ServiceReference};
 use k8s_openapi::api::core::v1::{Node, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
 
+use crate::bfd::PeerBfd;
 use crate::bgp::PeerSession;
 use crate::decision::{Endpoint, Labels, Named, NodeInfo, Pool, ServiceInfo, TrafficPolicy};
 
@@ -150,10 +151,13 @@ pub fn slices_by_service<'a>(
 }
 
 /// The session settings of `peer`, with its MD5 password looked up among
-/// `secrets` (those of the speaker's namespace).
+/// `secrets` and its BFDProfile among `profiles` (those of the speaker's
+/// namespace). A missing profile is reported in the session's BFD status,
+/// not a reason to skip the BGP session.
 pub fn peer_session(
     peer: &BGPPeer,
     secrets: &[std::sync::Arc<Secret>],
+    profiles: &[std::sync::Arc<BFDProfile>],
 ) -> Result<PeerSession, String> {
     let password = match &peer.spec.password_secret {
         None => None,
@@ -180,9 +184,17 @@ pub fn peer_session(
             Some(password)
         }
     };
+    let bfd = peer.spec.bfd_profile.as_ref().map(|name| PeerBfd {
+        profile: name.clone(),
+        spec: profiles
+            .iter()
+            .find(|p| p.name_any() == *name)
+            .map(|p| p.spec.clone()),
+    });
     Ok(PeerSession {
         spec: peer.spec.clone(),
         password,
+        bfd,
     })
 }
 
@@ -255,9 +267,33 @@ mod tests {
         let peer: BGPPeer = yaml(
             "metadata: {name: r, namespace: ferrolb-system}\nspec: {myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, passwordSecret: {name: auth}}",
         );
-        assert!(peer_session(&peer, &[]).unwrap_err().contains("not found"));
+        assert!(peer_session(&peer, &[], &[])
+            .unwrap_err()
+            .contains("not found"));
         let secret: Secret = yaml("metadata: {name: auth, namespace: ferrolb-system}\nstringData: {}\ndata: {password: c2VjcmV0}");
-        let session = peer_session(&peer, &[std::sync::Arc::new(secret)]).unwrap();
+        let session = peer_session(&peer, &[std::sync::Arc::new(secret)], &[]).unwrap();
         assert_eq!(session.password.as_deref(), Some("secret"));
+        assert_eq!(session.bfd, None);
+    }
+
+    #[test]
+    fn peer_bfd_profile_is_resolved() {
+        let peer: BGPPeer = yaml(
+            "metadata: {name: r, namespace: ferrolb-system}\nspec: {myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, bfdProfile: fast}",
+        );
+        let fast: BFDProfile = yaml(
+            "metadata: {name: fast, namespace: ferrolb-system}\nspec: {receiveInterval: 50, transmitInterval: 50}",
+        );
+        let other: BFDProfile = yaml("metadata: {name: slow, namespace: ferrolb-system}\nspec: {}");
+        let profiles = [std::sync::Arc::new(other), std::sync::Arc::new(fast)];
+        let bfd = peer_session(&peer, &[], &profiles).unwrap().bfd.unwrap();
+        assert_eq!(bfd.profile, "fast");
+        assert_eq!(bfd.spec.unwrap().receive_interval, Some(50));
+        // A missing profile still yields the BGP session; BFD reports it.
+        let missing = peer_session(&peer, &[], &profiles[..1])
+            .unwrap()
+            .bfd
+            .unwrap();
+        assert_eq!((missing.profile.as_str(), missing.spec), ("fast", None));
     }
 }

@@ -1,7 +1,8 @@
 //! Status objects and Events: what this node announces, written where
 //! `kubectl` shows it.
 //!
-//! ServiceAnnouncement (one per node, Service and protocol) and
+//! ServiceAnnouncement (one per node, Service and protocol, with the state
+//! of each BGP session its addresses go out on) and
 //! BGPSessionState (one per node and peer) live in FerroLB's namespace,
 //! labelled with the node; this node's objects that no longer describe
 //! anything are deleted. An `AnnouncingFromNode` Event goes on a Service
@@ -13,8 +14,9 @@ use std::time::Duration;
 
 use ferrolb_api::crd::status::NODE_LABEL;
 use ferrolb_api::{
-    AnnouncementProtocol, BGPSessionState, BGPSessionStateSpec, BGPSessionStateStatus,
-    ServiceAnnouncement, ServiceAnnouncementSpec, ServiceAnnouncementStatus, ServiceReference,
+    AnnouncedPeerSession, AnnouncementProtocol, BGPSessionState, BGPSessionStateSpec,
+    BGPSessionStateStatus, ServiceAnnouncement, ServiceAnnouncementSpec, ServiceAnnouncementStatus,
+    ServiceReference,
 };
 use k8s_openapi::api::core::v1::{ObjectReference, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -63,6 +65,25 @@ fn object_name(parts: &[&str]) -> String {
         .last()
         .unwrap_or(0);
     format!("{}-{hash}", name[..cut].trim_end_matches(['-', '.']))
+}
+
+/// The session state of each of `peers` (Idle for one not configured yet).
+fn peer_sessions<'a>(
+    peers: impl IntoIterator<Item = &'a String>,
+    sessions: &BgpStatus,
+) -> Vec<AnnouncedPeerSession> {
+    peers
+        .into_iter()
+        .map(|peer| {
+            let session = sessions.get(peer);
+            AnnouncedPeerSession {
+                peer: peer.clone(),
+                peer_address: session.map(|s| s.address.to_string()).unwrap_or_default(),
+                state: session.map(|s| s.state).unwrap_or_default(),
+                bfd_state: session.and_then(|s| s.bfd.as_ref()).map(|b| b.state),
+            }
+        })
+        .collect()
 }
 
 fn protocol_name(p: AnnouncementProtocol) -> &'static str {
@@ -134,6 +155,7 @@ impl StatusWriter {
                     ips: a.ips.iter().map(|ip| ip.to_string()).collect(),
                     interfaces: a.interfaces.iter().cloned().collect(),
                     peers: a.peers.iter().cloned().collect(),
+                    peer_sessions: peer_sessions(&a.peers, sessions),
                 });
                 announcements.insert(name, object);
             }
@@ -164,6 +186,7 @@ impl StatusWriter {
                 prefixes_sent: u32::try_from(s.prefixes_sent).unwrap_or(u32::MAX),
                 prefixes_received: u32::try_from(s.prefixes_received).unwrap_or(u32::MAX),
                 last_error: s.last_error.clone(),
+                bfd: s.bfd.clone(),
             });
             states.insert(name, object);
         }
@@ -294,6 +317,50 @@ impl StatusWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn announcements_carry_each_peer_session() {
+        use crate::bgp::PeerStatus;
+        use ferrolb_api::{BfdSessionStatus, BfdState, SessionState};
+        let up = PeerStatus {
+            address: "192.0.2.1".parse().unwrap(),
+            state: SessionState::Established,
+            prefixes_sent: 1,
+            prefixes_received: 0,
+            last_error: None,
+            bfd: Some(BfdSessionStatus {
+                profile: "fast".into(),
+                state: BfdState::Up,
+                ..BfdSessionStatus::default()
+            }),
+        };
+        let down = PeerStatus {
+            address: "192.0.2.2".parse().unwrap(),
+            state: SessionState::Active,
+            bfd: None,
+            ..up.clone()
+        };
+        let sessions: BgpStatus = [("r1".to_owned(), up), ("r2".to_owned(), down)].into();
+        let peers = ["r1", "r2", "r3"].map(String::from);
+        let got = peer_sessions(&peers, &sessions);
+        let want = [
+            (
+                "r1",
+                "192.0.2.1",
+                SessionState::Established,
+                Some(BfdState::Up),
+            ),
+            ("r2", "192.0.2.2", SessionState::Active, None),
+            ("r3", "", SessionState::Idle, None),
+        ]
+        .map(|(peer, address, state, bfd_state)| AnnouncedPeerSession {
+            peer: peer.into(),
+            peer_address: address.into(),
+            state,
+            bfd_state,
+        });
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn names_stay_valid() {

@@ -6,7 +6,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use ferrolb_api::{BGPAdvertisement, BGPPeer, IPAddressPool, L2Advertisement};
+use ferrolb_api::{BFDProfile, BGPAdvertisement, BGPPeer, IPAddressPool, L2Advertisement};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -30,6 +30,7 @@ pub struct Stores {
     peers: Store<BGPPeer>,
     bgp_advertisements: Store<BGPAdvertisement>,
     l2_advertisements: Store<L2Advertisement>,
+    bfd_profiles: Store<BFDProfile>,
     secrets: Store<Secret>,
 }
 
@@ -69,6 +70,7 @@ impl Stores {
             peers: reflect(Api::namespaced(ns(client), namespace), changed.clone()),
             bgp_advertisements: reflect(Api::namespaced(ns(client), namespace), changed.clone()),
             l2_advertisements: reflect(Api::namespaced(ns(client), namespace), changed.clone()),
+            bfd_profiles: reflect(Api::namespaced(ns(client), namespace), changed.clone()),
             secrets: reflect(Api::namespaced(ns(client), namespace), changed.clone()),
         }
     }
@@ -82,6 +84,7 @@ impl Stores {
         self.peers.wait_until_ready().await?;
         self.bgp_advertisements.wait_until_ready().await?;
         self.l2_advertisements.wait_until_ready().await?;
+        self.bfd_profiles.wait_until_ready().await?;
         self.secrets.wait_until_ready().await
     }
 
@@ -152,19 +155,23 @@ impl Stores {
         }
     }
 
-    /// Session settings (with passwords) of the named BGPPeers; a peer whose
-    /// password cannot be read maps to the reason.
+    /// Session settings (with passwords and BFD profiles) of the named
+    /// BGPPeers; a peer whose password cannot be read maps to the reason.
     pub fn peer_sessions<'a>(
         &self,
         names: impl IntoIterator<Item = &'a String>,
     ) -> BTreeMap<String, Result<PeerSession, String>> {
         let peers = self.peers.state();
         let secrets = self.secrets.state();
+        let profiles = self.bfd_profiles.state();
         names
             .into_iter()
             .filter_map(|name| {
                 let peer = peers.iter().find(|p| &p.name_any() == name)?;
-                Some((name.clone(), snapshot::peer_session(peer, &secrets)))
+                Some((
+                    name.clone(),
+                    snapshot::peer_session(peer, &secrets, &profiles),
+                ))
             })
             .collect()
     }

@@ -1,8 +1,7 @@
-//! Announcing: advertisements, which speakers should and do announce,
-//! the L2 owner and the speakers' BGP sessions.
+//! Announcing: advertisements, which speakers should and do announce over
+//! BGP, and their BGP sessions.
 
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 
 use ferrolb_api::{any_selector_matches, IPAddressPool};
 
@@ -16,41 +15,56 @@ pub(super) fn advertisements(f: &ExplainFacts, pool: &IPAddressPool) -> (Check, 
     let pool_name = name(pool);
     let pool_labels = pool.metadata.labels.clone().unwrap_or_default();
     let labels = &f.service.labels;
-    let selects = |names: &[String],
-                   selectors: &[ferrolb_api::LabelSelector],
-                   services: &[ferrolb_api::LabelSelector]| {
-        let pool_selected = (names.is_empty() && selectors.is_empty())
-            || names.iter().any(|n| n == pool_name)
-            || (!selectors.is_empty()
-                && any_selector_matches(selectors, &pool_labels).unwrap_or(false));
-        pool_selected && any_selector_matches(services, labels).unwrap_or(false)
+    // (name, ipAddressPools, ipAddressPoolSelectors, serviceSelectors)
+    type Selection<'a> = (
+        Option<&'a str>,
+        &'a [String],
+        &'a [ferrolb_api::LabelSelector],
+        &'a [ferrolb_api::LabelSelector],
+    );
+    let selecting = |advertisements: Vec<Selection<'_>>| -> Vec<&str> {
+        advertisements
+            .into_iter()
+            .filter(|(_, names, selectors, services)| {
+                let pool_selected = (names.is_empty() && selectors.is_empty())
+                    || names.iter().any(|n| n == pool_name)
+                    || (!selectors.is_empty()
+                        && any_selector_matches(selectors, &pool_labels).unwrap_or(false));
+                pool_selected && any_selector_matches(services, labels).unwrap_or(false)
+            })
+            .filter_map(|(name, ..)| name)
+            .collect()
     };
-    let bgp: Vec<&str> = f
-        .objects
-        .bgp_advertisements
-        .iter()
-        .filter(|a| {
-            selects(
-                &a.spec.ip_address_pools,
-                &a.spec.ip_address_pool_selectors,
-                &a.spec.service_selectors,
-            )
-        })
-        .filter_map(|a| a.metadata.name.as_deref())
-        .collect();
-    let l2: Vec<&str> = f
-        .objects
-        .l2_advertisements
-        .iter()
-        .filter(|a| {
-            selects(
-                &a.spec.ip_address_pools,
-                &a.spec.ip_address_pool_selectors,
-                &a.spec.service_selectors,
-            )
-        })
-        .filter_map(|a| a.metadata.name.as_deref())
-        .collect();
+    let bgp = selecting(
+        f.objects
+            .bgp_advertisements
+            .iter()
+            .map(|a| {
+                let s = &a.spec;
+                (
+                    a.metadata.name.as_deref(),
+                    &s.ip_address_pools[..],
+                    &s.ip_address_pool_selectors[..],
+                    &s.service_selectors[..],
+                )
+            })
+            .collect(),
+    );
+    let l2 = selecting(
+        f.objects
+            .l2_advertisements
+            .iter()
+            .map(|a| {
+                let s = &a.spec;
+                (
+                    a.metadata.name.as_deref(),
+                    &s.ip_address_pools[..],
+                    &s.ip_address_pool_selectors[..],
+                    &s.service_selectors[..],
+                )
+            })
+            .collect(),
+    );
     let mut said = Vec::new();
     if !bgp.is_empty() {
         said.push(format!("BGP by BGPAdvertisement {}", bgp.join(", ")));
@@ -97,36 +111,11 @@ fn last_announcing_event(f: &ExplainFacts) -> String {
         })
 }
 
-fn speaker_hint(f: &ExplainFacts) -> String {
+pub(super) fn speaker_hint(f: &ExplainFacts) -> String {
     format!(
         "check the speakers: kubectl -n {} get pods -l app.kubernetes.io/component=speaker -o wide; kubectl -n {} get serviceannouncements",
         f.ferrolb_namespace, f.ferrolb_namespace
     )
-}
-
-pub(super) fn l2_owner(f: &ExplainFacts) -> Check {
-    let owners: Vec<_> = f
-        .announcements
-        .iter()
-        .filter(|a| a.protocol == "l2")
-        .collect();
-    match owners.as_slice() {
-        [] => Check::fail("l2 owner", "no node answers ARP/NDP for the address", speaker_hint(f)),
-        [one] => Check::ok(
-            "l2 owner",
-            format!(
-                "node {} answers ARP/NDP on {} (verify from the segment: arping -I IFACE {})",
-                one.node,
-                if one.interfaces.is_empty() { "its interfaces".to_owned() } else { one.interfaces.join(", ") },
-                f.service.ingress.first().map_or(String::new(), IpAddr::to_string)
-            ),
-        ),
-        many => Check::warn(
-            "l2 owner",
-            format!("{} nodes answer ARP/NDP at once: {}", many.len(), many.iter().map(|a| a.node.as_str()).collect::<Vec<_>>().join(", ")),
-            "only one node should own an L2 address; check the speakers' memberlist/leader election logs",
-        ),
-    }
 }
 
 /// Nodes that should announce over BGP: all nodes (selected by the

@@ -2,6 +2,7 @@
 //! no I/O, so every broken case is table-tested.
 
 mod announce;
+mod l2;
 mod routers;
 mod service;
 
@@ -9,9 +10,14 @@ use ferrolb_api::{IPAddressPool, ServiceAnnotations};
 
 use super::facts::ExplainFacts;
 use super::verdict::{Check, Verdict};
-use announce::{advertisements, bgp_sessions, bgp_speakers, l2_owner};
+use announce::{advertisements, bgp_sessions, bgp_speakers};
+use l2::{l2_answers, l2_owner};
 use routers::routers;
 use service::{allocation, annotation_check, class, endpoints, pool_match, service_type};
+
+/// Name of the check of the L2 owner: present when the address is
+/// announced over L2.
+pub const L2_OWNER: &str = "l2 owner";
 
 /// Runs every check. Checks that cannot mean anything after an earlier
 /// failure (no address, nothing to route) are left out.
@@ -53,6 +59,7 @@ pub fn run(f: &ExplainFacts) -> Vec<Check> {
     checks.push(adv_check);
     if l2 {
         checks.push(l2_owner(f));
+        checks.extend(l2_answers(f));
     }
     if bgp {
         checks.push(bgp_speakers(f));

@@ -1,0 +1,340 @@
+use std::net::Ipv4Addr;
+
+use super::*;
+
+const ME: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+const LOWER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+const HIGHER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3));
+
+fn settings(priority: u8) -> Settings {
+    Settings {
+        vrid: 51,
+        priority,
+        advert_interval: 100,
+        preempt: true,
+        preempt_delay: Duration::ZERO,
+    }
+}
+
+fn heard(source: IpAddr, priority: u8) -> Heard {
+    Heard {
+        source,
+        priority,
+        max_advert_interval: 100,
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[test]
+fn timer_formulas() {
+    // RFC 5798 6.1: Skew_Time = ((256 - priority) * interval) / 256.
+    let cases = [
+        (
+            100,
+            100,
+            ms(609_375).div_f64(1000.0),
+            ms(3_609_375).div_f64(1000.0),
+        ),
+        (
+            254,
+            100,
+            ms(7_812).div_f64(1000.0),
+            ms(3_007_812).div_f64(1000.0),
+        ),
+        (
+            1,
+            10,
+            ms(99_609).div_f64(1000.0),
+            ms(399_609).div_f64(1000.0),
+        ),
+    ];
+    for (priority, interval, skew, down) in cases {
+        let d = |a: Duration, b: Duration| a.abs_diff(b) < Duration::from_micros(5);
+        assert!(
+            d(skew_time(priority, interval), skew),
+            "skew {priority}/{interval}"
+        );
+        assert!(
+            d(master_down_interval(priority, interval), down),
+            "down {priority}/{interval}"
+        );
+    }
+}
+
+#[test]
+fn startup() {
+    let t0 = Instant::now();
+    let mut backup = VirtualRouter::new(settings(100), ME);
+    assert_eq!(
+        backup.startup(t0),
+        vec![Action::Transition {
+            from: State::Initialize,
+            to: State::Backup
+        }]
+    );
+    assert_eq!(
+        backup.next_deadline(),
+        Some(t0 + master_down_interval(100, 100))
+    );
+
+    let mut owner = VirtualRouter::new(settings(OWNER_PRIORITY), ME);
+    assert_eq!(
+        owner.startup(t0),
+        vec![
+            Action::Advertise { priority: 255 },
+            Action::TakeAddresses,
+            Action::Transition {
+                from: State::Initialize,
+                to: State::Master
+            },
+        ]
+    );
+    assert_eq!(owner.master(), Some(ME));
+    assert_eq!(owner.next_deadline(), Some(t0 + ms(1000)));
+}
+
+/// A backup at priority 100 hearing advertisements; `(heard, time, deadline after)`.
+#[test]
+fn backup_hearing_advertisements() {
+    struct Case {
+        name: &'static str,
+        preempt: bool,
+        preempt_delay: Duration,
+        heard: Heard,
+        /// The master-down deadline after the advertisement, relative to it.
+        down_after: Duration,
+    }
+    let full = master_down_interval(100, 100);
+    let cases = [
+        Case {
+            name: "higher priority resets",
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            heard: heard(HIGHER, 200),
+            down_after: full,
+        },
+        Case {
+            name: "equal priority resets",
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            heard: heard(LOWER, 100),
+            down_after: full,
+        },
+        Case {
+            name: "resignation: skew only",
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            heard: heard(HIGHER, 0),
+            down_after: skew_time(100, 100),
+        },
+        Case {
+            name: "no preempt: lower master kept",
+            preempt: false,
+            preempt_delay: Duration::ZERO,
+            heard: heard(LOWER, 50),
+            down_after: full,
+        },
+        Case {
+            name: "preempt delay: lower master kept",
+            preempt: true,
+            preempt_delay: Duration::from_secs(60),
+            heard: heard(LOWER, 50),
+            down_after: full,
+        },
+        Case {
+            name: "slower master interval is learned",
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            heard: Heard {
+                source: HIGHER,
+                priority: 200,
+                max_advert_interval: 300,
+            },
+            down_after: master_down_interval(100, 300),
+        },
+    ];
+    for c in cases {
+        let t0 = Instant::now();
+        let mut s = settings(100);
+        s.preempt = c.preempt;
+        s.preempt_delay = c.preempt_delay;
+        let mut vr = VirtualRouter::new(s, ME);
+        vr.startup(t0);
+        let t1 = t0 + ms(500);
+        assert_eq!(vr.on_advertisement(t1, c.heard), vec![], "{}", c.name);
+        assert_eq!(vr.next_deadline(), Some(t1 + c.down_after), "{}", c.name);
+        assert_eq!(vr.state(), State::Backup, "{}", c.name);
+    }
+}
+
+#[test]
+fn backup_preempts_a_lower_master_by_letting_the_timer_run() {
+    let t0 = Instant::now();
+    let mut vr = VirtualRouter::new(settings(100), ME);
+    vr.startup(t0);
+    let t1 = t0 + ms(500);
+    vr.on_advertisement(t1, heard(LOWER, 50));
+    // The deadline from startup still stands.
+    let deadline = t0 + master_down_interval(100, 100);
+    assert_eq!(vr.next_deadline(), Some(deadline));
+    assert_eq!(vr.on_timer(deadline - ms(1)), vec![]);
+    let actions = vr.on_timer(deadline);
+    assert_eq!(
+        actions,
+        vec![
+            Action::Advertise { priority: 100 },
+            Action::TakeAddresses,
+            Action::Transition {
+                from: State::Backup,
+                to: State::Master
+            },
+        ]
+    );
+}
+
+#[test]
+fn master_advertises_every_interval() {
+    let t0 = Instant::now();
+    let mut vr = VirtualRouter::new(settings(OWNER_PRIORITY), ME);
+    vr.startup(t0);
+    let mut t = t0;
+    for _ in 0..3 {
+        t += ms(1000);
+        assert_eq!(vr.on_timer(t), vec![Action::Advertise { priority: 255 }]);
+        assert_eq!(vr.next_deadline(), Some(t + ms(1000)));
+    }
+}
+
+/// A master at priority 100 hearing advertisements: who steps down (the split-brain guard).
+#[test]
+fn master_hearing_advertisements() {
+    let step_down = vec![
+        Action::ReleaseAddresses,
+        Action::Transition {
+            from: State::Master,
+            to: State::Backup,
+        },
+    ];
+    let cases: [(&str, Heard, Vec<Action>, State); 5] = [
+        (
+            "higher priority",
+            heard(LOWER, 101),
+            step_down.clone(),
+            State::Backup,
+        ),
+        (
+            "equal priority, higher address",
+            heard(HIGHER, 100),
+            step_down,
+            State::Backup,
+        ),
+        (
+            "equal priority, lower address",
+            heard(LOWER, 100),
+            vec![],
+            State::Master,
+        ),
+        ("lower priority", heard(HIGHER, 99), vec![], State::Master),
+        (
+            "resignation",
+            heard(HIGHER, 0),
+            vec![Action::Advertise { priority: 100 }],
+            State::Master,
+        ),
+    ];
+    for (name, h, want, state) in cases {
+        let t0 = Instant::now();
+        let mut vr = VirtualRouter::new(settings(100), ME);
+        vr.startup(t0);
+        let t1 = t0 + master_down_interval(100, 100);
+        vr.on_timer(t1);
+        assert_eq!(vr.state(), State::Master, "{name}");
+        let t2 = t1 + ms(300);
+        assert_eq!(vr.on_advertisement(t2, h), want, "{name}");
+        assert_eq!(vr.state(), state, "{name}");
+        if state == State::Backup {
+            assert_eq!(vr.master(), Some(h.source), "{name}");
+            assert_eq!(
+                vr.next_deadline(),
+                Some(t2 + master_down_interval(100, 100)),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn shutdown_resigns_only_from_master() {
+    let t0 = Instant::now();
+    let mut master = VirtualRouter::new(settings(OWNER_PRIORITY), ME);
+    master.startup(t0);
+    assert_eq!(
+        master.shutdown(),
+        vec![
+            Action::Advertise { priority: 0 },
+            Action::ReleaseAddresses,
+            Action::Transition {
+                from: State::Master,
+                to: State::Initialize
+            },
+        ]
+    );
+    assert_eq!(master.next_deadline(), None);
+    let mut backup = VirtualRouter::new(settings(100), ME);
+    backup.startup(t0);
+    assert_eq!(
+        backup.shutdown(),
+        vec![Action::Transition {
+            from: State::Backup,
+            to: State::Initialize
+        }]
+    );
+    // Initialize ignores everything but startup.
+    assert_eq!(backup.on_advertisement(t0, heard(HIGHER, 0)), vec![]);
+    assert_eq!(backup.on_timer(t0 + Duration::from_secs(100)), vec![]);
+}
+
+#[test]
+fn fault_resigns_and_recovery_restarts() {
+    let t0 = Instant::now();
+    let mut vr = VirtualRouter::new(settings(OWNER_PRIORITY), ME);
+    vr.startup(t0);
+    assert_eq!(
+        vr.set_fault(t0, true),
+        vec![
+            Action::Advertise { priority: 0 },
+            Action::ReleaseAddresses,
+            Action::Transition {
+                from: State::Master,
+                to: State::Fault
+            },
+        ]
+    );
+    assert_eq!(vr.set_fault(t0, true), vec![]);
+    assert_eq!(vr.on_advertisement(t0, heard(LOWER, 1)), vec![]);
+    assert_eq!(
+        vr.set_fault(t0, false),
+        vec![
+            Action::Advertise { priority: 255 },
+            Action::TakeAddresses,
+            Action::Transition {
+                from: State::Fault,
+                to: State::Master
+            },
+        ]
+    );
+    // A router that starts while faulty stays out until it recovers.
+    let mut late = VirtualRouter::new(settings(100), ME);
+    late.set_fault(t0, true);
+    assert_eq!(
+        late.startup(t0),
+        vec![Action::Transition {
+            from: State::Initialize,
+            to: State::Fault
+        }]
+    );
+    assert_eq!(late.next_deadline(), None);
+}

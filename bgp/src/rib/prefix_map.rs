@@ -9,6 +9,7 @@ use std::hash::Hash;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+use super::sharded_map::ShardedMap;
 use crate::types::AddressFamily;
 
 /// The hasher of every RIB map: fast on small keys and seeded per process, so a peer cannot
@@ -21,15 +22,15 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, FastState>;
 /// One map per address family.
 #[derive(Debug, Clone)]
 pub(crate) struct FamilyMaps<V> {
-    pub(crate) v4: FastMap<Ipv4Net, V>,
-    pub(crate) v6: FastMap<Ipv6Net, V>,
+    pub(crate) v4: ShardedMap<Ipv4Net, V>,
+    pub(crate) v6: ShardedMap<Ipv6Net, V>,
 }
 
 impl<V> Default for FamilyMaps<V> {
     fn default() -> Self {
         FamilyMaps {
-            v4: FastMap::default(),
-            v6: FastMap::default(),
+            v4: ShardedMap::default(),
+            v6: ShardedMap::default(),
         }
     }
 }
@@ -57,7 +58,7 @@ impl<V> FamilyMaps<V> {
 
     /// Gives memory back after a large removal, when at most a quarter of the room is used.
     pub(crate) fn shrink_if_sparse(&mut self) {
-        fn shrink<K: Eq + Hash, V>(m: &mut FastMap<K, V>) {
+        fn shrink<K: Eq + Hash, V>(m: &mut ShardedMap<K, V>) {
             if m.len() * 4 < m.capacity() {
                 m.shrink_to_fit();
             }
@@ -73,20 +74,20 @@ pub(crate) trait Prefix: Copy + Eq + Hash + Into<IpNet> + std::fmt::Debug {
     const FAMILY: AddressFamily;
 
     /// This family's map.
-    fn map<V>(maps: &FamilyMaps<V>) -> &FastMap<Self, V>;
+    fn map<V>(maps: &FamilyMaps<V>) -> &ShardedMap<Self, V>;
 
     /// This family's map, mutably.
-    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut FastMap<Self, V>;
+    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut ShardedMap<Self, V>;
 }
 
 impl Prefix for Ipv4Net {
     const FAMILY: AddressFamily = AddressFamily::Ipv4Unicast;
 
-    fn map<V>(maps: &FamilyMaps<V>) -> &FastMap<Self, V> {
+    fn map<V>(maps: &FamilyMaps<V>) -> &ShardedMap<Self, V> {
         &maps.v4
     }
 
-    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut FastMap<Self, V> {
+    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut ShardedMap<Self, V> {
         &mut maps.v4
     }
 }
@@ -94,11 +95,11 @@ impl Prefix for Ipv4Net {
 impl Prefix for Ipv6Net {
     const FAMILY: AddressFamily = AddressFamily::Ipv6Unicast;
 
-    fn map<V>(maps: &FamilyMaps<V>) -> &FastMap<Self, V> {
+    fn map<V>(maps: &FamilyMaps<V>) -> &ShardedMap<Self, V> {
         &maps.v6
     }
 
-    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut FastMap<Self, V> {
+    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut ShardedMap<Self, V> {
         &mut maps.v6
     }
 }

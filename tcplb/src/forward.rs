@@ -4,10 +4,12 @@
 //! transfer), it switches to splice(2) through a pipe of its own, so the bytes move inside
 //! the kernel, and back to buffered copying when the burst ends. Short request/response
 //! traffic never holds a pipe, which keeps two file descriptors per connection for the
-//! common Kubernetes API case, and an idle connection holds no buffer either. When one side reaches
-//! end of stream, the other side's write half is shut down (the FIN is passed on) and the
-//! opposite direction keeps flowing until it ends too.
+//! common Kubernetes API case, and a connection holds no copy buffer of its own unless the
+//! other side is slower than it. When one side reaches end of stream, the other side's write
+//! half is shut down (the FIN is passed on) and the opposite direction keeps flowing until it
+//! ends too.
 
+use std::cell::RefCell;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +24,11 @@ use tokio::time::Instant;
 const COPY_BUFFER: usize = 16 * 1024;
 /// Size asked for each splice pipe: larger pipes mean fewer system calls per byte.
 const PIPE_SIZE: libc::c_int = 256 * 1024;
+
+thread_local! {
+    /// Each worker thread's buffer for buffered copies (see [`Direction::copy_chunk`]).
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; COPY_BUFFER].into_boxed_slice());
+}
 
 /// Timeouts of one proxied connection.
 #[derive(Debug, Clone, Copy)]
@@ -161,9 +168,6 @@ impl Direction<'_> {
 
     /// Runs this direction to its end.
     async fn run(self) -> io::Result<()> {
-        // Allocated only while bytes are moving: an idle connection (a quiet watch) holds
-        // no buffer.
-        let mut buf = Vec::new();
         let mut pipe = None;
         loop {
             let n = match &pipe {
@@ -176,7 +180,7 @@ impl Direction<'_> {
                     n
                 }
                 None => {
-                    let n = self.copy_chunk(&mut buf).await?;
+                    let n = self.copy_chunk().await?;
                     if n == COPY_BUFFER {
                         // Bulk: hand the rest to the kernel when it can.
                         pipe = Pipe::new().ok();
@@ -193,31 +197,49 @@ impl Direction<'_> {
         }
     }
 
-    async fn copy_chunk(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        let n = loop {
+    /// Moves what one read returns. The read and the write that follows it run without
+    /// yielding, through the worker thread's scratch buffer; the connection keeps bytes of its
+    /// own only for what the other side cannot take at once. So ten thousand open connections
+    /// exchanging small requests hold no copy buffers at all.
+    async fn copy_chunk(&self) -> io::Result<usize> {
+        let (n, rest) = loop {
             self.from.readable().await?;
-            if buf.is_empty() {
-                buf.resize(COPY_BUFFER, 0);
-            }
-            match self.from.try_read(buf) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
+            let step = SCRATCH.with_borrow_mut(|scratch| self.read_and_write(scratch))?;
+            if let Some(step) = step {
+                break step;
             }
         };
         let mut written = 0;
-        while let Some(rest) = buf.get(written..n).filter(|r| !r.is_empty()) {
+        while let Some(left) = rest.get(written..).filter(|r| !r.is_empty()) {
             self.to.writable().await?;
-            match self.to.try_write(rest) {
+            match self.to.try_write(left) {
                 Ok(w) => written += w,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
             }
         }
-        if n < COPY_BUFFER / 2 {
-            *buf = Vec::new();
-        }
         Ok(n)
+    }
+
+    /// One read into `scratch` and as much of a write as the other side takes now: the
+    /// number of bytes read and those still to write, or `None` when the read would block.
+    fn read_and_write(&self, scratch: &mut [u8]) -> io::Result<Option<(usize, Vec<u8>)>> {
+        let n = match self.from.try_read(scratch) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let data = scratch.get(..n).unwrap_or_default();
+        let written = if data.is_empty() {
+            0
+        } else {
+            match self.to.try_write(data) {
+                Ok(w) => w,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                Err(e) => return Err(e),
+            }
+        };
+        Ok(Some((n, data.get(written..).unwrap_or_default().to_vec())))
     }
 
     /// Moves one pipe-full: socket to pipe, then pipe to socket until the pipe is empty.

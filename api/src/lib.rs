@@ -7,6 +7,7 @@
 //!   including MetalLB's spellings;
 //! - [`router_config`]: the router daemon's YAML configuration;
 //! - [`validate`]: the one validator for both;
+//! - [`admin`]: the router's admin API responses, served by the router and read by `lbctl`;
 //! - typed helpers for the string forms used in them: [`AddressBlock`],
 //!   [`BgpCommunity`] and [`Duration`].
 //!
@@ -14,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod admin;
 pub mod annotations;
 pub mod community;
 pub mod crd;

@@ -83,7 +83,7 @@ async fn killed_mid_allocation_restarts_without_changing_anything() {
     };
 
     // Kill it once a good part, but not all, is written.
-    let going = poll(Duration::from_secs(90), || async {
+    let going = poll(Duration::from_secs(180), || async {
         status_writes(&cluster) >= 300
     })
     .await;

@@ -237,7 +237,7 @@ mod tests {
             .set(1);
         let text = registry.encode().unwrap();
         for line in [
-            "# HELP ferrolb_updates Updates received\n",
+            "# HELP ferrolb_updates Updates received.\n",
             "# TYPE ferrolb_updates counter\n",
             "ferrolb_updates_total 2\n",
             "# UNIT ferrolb_received_bytes bytes\n",

@@ -43,36 +43,24 @@ struct DemoState {
     processes: BTreeMap<String, u32>,
 }
 
-/// One thing to remove.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Action {
-    /// Kill what still runs in the namespace, then delete it.
-    DeleteNamespace(String),
-    /// Kill a recorded process that outlived its namespace.
-    Kill(String, u32),
-}
-
-/// What is left to remove once the demo process is gone: namespaces that
-/// still exist and recorded processes still alive.
-fn leftovers(
-    state: &DemoState,
-    existing: &BTreeSet<String>,
-    alive: impl Fn(u32) -> bool,
-) -> Vec<Action> {
-    let mut actions: Vec<Action> = state
+/// The demo's namespaces that still exist.
+fn namespaces_left(state: &DemoState, existing: &BTreeSet<String>) -> Vec<String> {
+    state
         .namespaces
         .values()
         .filter(|ns| existing.contains(*ns))
-        .map(|ns| Action::DeleteNamespace(ns.clone()))
-        .collect();
-    actions.extend(
-        state
-            .processes
-            .iter()
-            .filter(|(_, pid)| alive(**pid))
-            .map(|(label, pid)| Action::Kill(label.clone(), *pid)),
-    );
-    actions
+        .cloned()
+        .collect()
+}
+
+/// The demo's recorded processes still alive (by label).
+fn processes_left(state: &DemoState, alive: impl Fn(u32) -> bool) -> Vec<(String, u32)> {
+    state
+        .processes
+        .iter()
+        .filter(|(_, pid)| alive(**pid))
+        .map(|(label, pid)| (label.clone(), *pid))
+        .collect()
 }
 
 /// Runs `lbctl demo ...`.
@@ -102,16 +90,24 @@ pub fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
         }
     }
     let mut failed = false;
-    for action in leftovers(&state, &namespaces()?, alive) {
-        let done = match &action {
-            Action::DeleteNamespace(ns) => delete_namespace(ns),
-            Action::Kill(label, pid) => {
-                signal(*pid, "KILL").map(|()| println!("killed {label} (pid {pid})"))
-            }
-        };
-        if let Err(e) = done {
+    for ns in namespaces_left(&state, &namespaces()?) {
+        if let Err(e) = delete_namespace(&ns) {
             eprintln!("error: {e:#}");
             failed = true;
+        }
+    }
+    // Processes die with their namespace's SIGKILL; any left outlived it.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !processes_left(&state, alive).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (label, pid) in processes_left(&state, alive) {
+        match signal(pid, "KILL") {
+            Ok(()) => println!("killed {label} (pid {pid})"),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                failed = true;
+            }
         }
     }
     remove_files(&dir);
@@ -203,29 +199,34 @@ mod tests {
                 "processes": {"controller": 11, "speaker@node-1": 12}, "routers": {}}"#,
         )
         .unwrap();
-        let cases: &[(&[&str], &[u32], Vec<Action>)] = &[
-            (&[], &[], vec![]),
-            (
-                &["flb-10-1-api", "other"],
-                &[12],
-                vec![
-                    Action::DeleteNamespace("flb-10-1-api".into()),
-                    Action::Kill("speaker@node-1".into(), 12),
-                ],
-            ),
+        let cases: &[(&[&str], Vec<&str>)] = &[
+            (&[], vec![]),
+            (&["flb-10-1-api", "other"], vec!["flb-10-1-api"]),
             (
                 &["flb-10-7-client", "flb-10-1-api"],
-                &[],
-                vec![
-                    Action::DeleteNamespace("flb-10-1-api".into()),
-                    Action::DeleteNamespace("flb-10-7-client".into()),
-                ],
+                vec!["flb-10-1-api", "flb-10-7-client"],
             ),
         ];
-        for (existing, live, want) in cases {
+        for (existing, want) in cases {
             let existing: BTreeSet<String> = existing.iter().map(|s| s.to_string()).collect();
-            let got = leftovers(&state, &existing, |pid| live.contains(&pid));
-            assert_eq!(&got, want, "{existing:?} {live:?}");
+            assert_eq!(namespaces_left(&state, &existing), *want, "{existing:?}");
+        }
+        // live pids; the processes left.
+        type Case = (&'static [u32], Vec<(String, u32)>);
+        let cases: &[Case] = &[
+            (&[], vec![]),
+            (&[12, 99], vec![("speaker@node-1".into(), 12)]),
+            (
+                &[11, 12],
+                vec![("controller".into(), 11), ("speaker@node-1".into(), 12)],
+            ),
+        ];
+        for (live, want) in cases {
+            assert_eq!(
+                processes_left(&state, |pid| live.contains(&pid)),
+                *want,
+                "{live:?}"
+            );
         }
     }
 

@@ -191,6 +191,7 @@ mod tests {
                     dynamic: true,
                     last_down: Some("hold timer expired".into()),
                     prefixes: PrefixCounts::default(),
+                    bfd: None,
                 }]),
                 routes: Ok(vec![]),
                 fib: Ok(vec![]),

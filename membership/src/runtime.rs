@@ -215,11 +215,12 @@ impl Driver {
     }
 
     fn publish(&mut self) {
-        let view = MemberView::new(
+        let view = MemberView::with_suspects(
             &self.foca.identity().node,
-            self.foca
-                .iter_members()
-                .map(|member| member.id().node.as_str()),
+            self.foca.iter_members().map(|member| {
+                let suspect = member.state() == foca::State::Suspect;
+                (member.id().node.as_str(), suspect)
+            }),
             self.expected.borrow().keys().map(String::as_str),
         );
         self.metrics.observe(&view);
@@ -227,7 +228,7 @@ impl Driver {
             if *current == view {
                 return false;
             }
-            tracing::info!(alive = ?view.alive, has_quorum = view.has_quorum, expected = view.expected, "membership changed");
+            tracing::info!(alive = ?view.alive, suspect = ?view.suspect, has_quorum = view.has_quorum, expected = view.expected, "membership changed");
             *current = view;
             true
         });

@@ -8,9 +8,14 @@ pub struct MemberView {
     /// Node names of the members SWIM considers alive (or suspect, not yet down), this node
     /// included.
     pub alive: BTreeSet<String>,
-    /// Whether more than half of the expected members are in `alive`. Without quorum the
-    /// speaker must stop answering for L2 IPs: it may be on the minority side of a partition,
-    /// where the majority has already moved its IPs elsewhere.
+    /// The members of `alive` that SWIM suspects (a probe went unanswered; not yet down).
+    pub suspect: BTreeSet<String>,
+    /// Whether more than half of the expected members are in `alive` and not suspect.
+    /// Without quorum the speaker must stop answering for L2 IPs: it may be on the minority
+    /// side of a partition, where the majority has already moved its IPs elsewhere. Suspects
+    /// do not count, so that a cut-off member stops answering as soon as it suspects the
+    /// majority, a whole suspicion timeout before the majority declares it down and takes its
+    /// IPs over.
     pub has_quorum: bool,
     /// How many members Kubernetes says there should be (the quorum's denominator).
     pub expected: usize,
@@ -26,16 +31,33 @@ impl MemberView {
         active: impl IntoIterator<Item = &'a str>,
         expected: impl IntoIterator<Item = &'a str>,
     ) -> MemberView {
-        let alive: BTreeSet<String> = std::iter::once(this_node)
-            .chain(active)
-            .map(str::to_owned)
-            .collect();
+        MemberView::with_suspects(this_node, active.into_iter().map(|m| (m, false)), expected)
+    }
+
+    /// As [`MemberView::new`], with each active member marked suspect or not.
+    pub fn with_suspects<'a>(
+        this_node: &'a str,
+        active: impl IntoIterator<Item = (&'a str, bool)>,
+        expected: impl IntoIterator<Item = &'a str>,
+    ) -> MemberView {
+        let mut alive = BTreeSet::from([this_node.to_owned()]);
+        let mut suspect = BTreeSet::new();
+        for (member, suspected) in active {
+            alive.insert(member.to_owned());
+            if suspected && member != this_node {
+                suspect.insert(member.to_owned());
+            }
+        }
         let expected: BTreeSet<&str> = expected.into_iter().collect();
-        let alive_and_expected = expected.iter().filter(|n| alive.contains(**n)).count();
+        let trusted = expected
+            .iter()
+            .filter(|n| alive.contains(**n) && !suspect.contains(**n))
+            .count();
         MemberView {
-            has_quorum: alive_and_expected * 2 > expected.len(),
+            has_quorum: trusted * 2 > expected.len(),
             expected: expected.len(),
             alive,
+            suspect,
         }
     }
 }
@@ -72,6 +94,40 @@ mod tests {
             assert_eq!(view.expected, expected.len());
             assert!(view.alive.contains("a"));
             assert_eq!(view.alive.len(), active.len() + 1);
+        }
+    }
+
+    #[test]
+    fn suspects_stay_alive_but_do_not_make_a_quorum() {
+        // (other members with suspicion, expected, has quorum); this node is "a".
+        type Members = &'static [(&'static str, bool)];
+        let cases: &[(Members, &[&str], bool)] = &[
+            (&[("b", false), ("c", true)], &["a", "b", "c"], true),
+            (&[("b", true), ("c", true)], &["a", "b", "c"], false),
+            (&[("b", true), ("c", false)], &["a", "b", "c"], true),
+            (
+                &[("b", false), ("c", true), ("d", true)],
+                &["a", "b", "c", "d", "e"],
+                false,
+            ),
+            (
+                &[("b", false), ("c", false), ("d", true)],
+                &["a", "b", "c", "d", "e"],
+                true,
+            ),
+            // This node never suspects itself.
+            (&[("a", true)], &["a"], true),
+        ];
+        for &(active, expected, quorum) in cases {
+            let view =
+                MemberView::with_suspects("a", active.iter().copied(), expected.iter().copied());
+            assert_eq!(
+                view.has_quorum, quorum,
+                "active {active:?}, expected {expected:?}"
+            );
+            let others: BTreeSet<&str> = active.iter().map(|(m, _)| *m).chain(["a"]).collect();
+            assert_eq!(view.alive.len(), others.len(), "suspects are still alive");
+            assert!(!view.suspect.contains("a"));
         }
     }
 

@@ -25,8 +25,8 @@ use ferrolb_daemon::AdminAddr;
 use ferrolb_tcplb::LoadBalancer;
 
 use crate::api::{
-    FibNextHopView, FibPath, FibResponse, FibRouteView, PeerView, PeersResponse, RoutesResponse,
-    SchemaResponse,
+    peer_view, FibNextHopView, FibPath, FibResponse, FibRouteView, PeerView, PeersResponse,
+    RoutesResponse, SchemaResponse,
 };
 use crate::bfd::BfdPeers;
 use crate::fib::kernel::{KernelState, NextHopKind};
@@ -198,7 +198,7 @@ pub async fn peer_views(
     let mut sessions = bfd.map(BfdPeers::views).unwrap_or_default();
     Ok(neighbors
         .iter()
-        .map(|n| PeerView::new(n, &uses, sessions.remove(&n.address)))
+        .map(|n| peer_view(n, &uses, sessions.remove(&n.address)))
         .collect())
 }
 
@@ -357,7 +357,7 @@ mod tests {
             last_down: None,
         };
         let uses: NextHopUse = [(status.address, (2, 1))].into_iter().collect();
-        let view = PeerView::new(&status, &uses, None);
+        let view = peer_view(&status, &uses, None);
         assert!(view.established);
         assert_eq!(view.uptime_seconds, Some(5));
         assert_eq!(

@@ -1,6 +1,7 @@
 //! The running router: BGP instance, forwarding task, admin API and metrics, started in order,
 //! reloaded on SIGHUP and stopped on SIGTERM.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use ferrolb_daemon::{
     AdminAddr, AdminServer, Daemon, DaemonArgs, ReloadSignal, RunningAdminServer,
 };
 use ferrolb_tcplb::LoadBalancer;
+use ipnet::IpNet;
 
 use crate::admin::{self, AdminState, Services};
 use crate::bfd::{BfdPeers, BfdTask};
@@ -20,13 +22,18 @@ use crate::bgp::{self, Passwords};
 use crate::fib::netlink::Netlink;
 use crate::forwarder::{Forwarder, ForwarderHandle, Settings};
 use crate::import::ImportPolicy;
+use crate::kube_pools::KubePools;
 use crate::metrics::{self, RouterMetrics};
+use crate::policy::PolicyInForce;
 use crate::reload::{self, Action};
-use crate::upstream::{self, AggregateSettings, AggregateTask, UpstreamPasswords};
+use crate::upstream::{self, AggregateTask, UpstreamPasswords};
+use crate::vrrp::Vrrp;
 use crate::{config, lb, sysctl};
 
 /// How often per-peer metrics are refreshed.
 const PEER_METRICS_INTERVAL: Duration = Duration::from_secs(1);
+/// How long the start waits for the cluster's pools (`import.kubernetes`).
+const CLUSTER_POOLS_WAIT: Duration = Duration::from_secs(10);
 /// Least time routes kept from a previous run wait for the speakers to come back.
 const MIN_STALE_GRACE: Duration = Duration::from_secs(30);
 
@@ -120,6 +127,22 @@ pub async fn run(
             return Err(error);
         }
     };
+    // Last, so the virtual addresses come only once what serves them runs.
+    let vrrp = match Vrrp::start(
+        &router.config,
+        router.load_balancer.clone(),
+        daemon.metrics(),
+    )
+    .await
+    {
+        Ok(vrrp) => vrrp,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "cannot start VRRP");
+            router.stop().await;
+            daemon.finish().await?;
+            return Err(error);
+        }
+    };
     daemon.readiness().set_ready();
     loop {
         tokio::select! {
@@ -133,6 +156,9 @@ pub async fn run(
                 ),
             },
         }
+    }
+    if let Some(vrrp) = vrrp {
+        vrrp.stop().await;
     }
     router.stop().await;
     daemon.finish().await?;
@@ -171,6 +197,10 @@ struct Router {
     bfd: Option<BfdTask>,
     /// Originates the upstream aggregates; started with the first one.
     aggregates: Option<AggregateTask>,
+    /// The import policy in force (file and cluster pools).
+    import: PolicyInForce,
+    /// The cluster's pools (`import.kubernetes`) and the task applying them.
+    cluster_pools: Option<(tokio::task::JoinHandle<()>, KubePools)>,
     peer_metrics: tokio::task::JoinHandle<()>,
 }
 
@@ -182,10 +212,8 @@ impl Router {
         (metrics, lb_metrics): (RouterMetrics, ferrolb_tcplb::Metrics),
         state: &AdminState,
     ) -> anyhow::Result<Router> {
-        for unsupported in unsupported_sections(&config) {
-            tracing::warn!("{unsupported} is configured but not handled by this version; ignored");
-        }
-        let policy = ImportPolicy::new(&config.import);
+        let (cluster_pools, cluster) = start_cluster_pools(&config).await?;
+        let policy = ImportPolicy::new(&config.import).with_pools(&cluster);
         // A router without peer groups has nothing to route and leaves the kernel alone.
         let forwarding = !config.bgp.peer_groups.is_empty();
         if forwarding {
@@ -235,11 +263,17 @@ impl Router {
         for u in &config.upstream {
             add_upstream(&bgp, &config, u, secrets).await?;
         }
-        let aggregates = AggregateSettings::new(&config);
-        let aggregate_task = if aggregates.aggregates.is_empty() {
+        let import = PolicyInForce::new(
+            &config.import,
+            cluster,
+            forwarder.as_ref().map(|(h, _, _)| h.clone()),
+        );
+        let cluster_pools = cluster_pools.map(|pools| (import.follow(pools.prefixes()), pools));
+        let aggregates = upstream::aggregates(&config);
+        let aggregate_task = if aggregates.is_empty() {
             None
         } else {
-            Some(AggregateTask::spawn(bgp.clone(), aggregates).await?)
+            Some(AggregateTask::spawn(bgp.clone(), import.subscribe(), aggregates).await?)
         };
         let load_balancer = lb::start(&config, lb_metrics)?;
         let bfd = forwarder.as_ref().map(|(_, netlink, _)| {
@@ -266,6 +300,8 @@ impl Router {
             load_balancer,
             bfd,
             aggregates: aggregate_task,
+            import,
+            cluster_pools,
             peer_metrics,
         })
     }
@@ -303,6 +339,7 @@ impl Router {
         kept.admin.listen = self.config.admin.listen.clone();
         kept.metrics = self.config.metrics.clone();
         kept.logging = self.config.logging.clone();
+        kept.import.kubernetes = self.config.import.kubernetes.clone();
         if self.config.bgp.peer_groups.is_empty() {
             kept.bgp.peer_groups.clear();
         }
@@ -325,10 +362,10 @@ impl Router {
         };
         Ok(match action {
             Action::SetImportPolicy => {
-                let Some(f) = &self.forwarder else {
+                let (accepted, refused) = self.import.set_file(&new.import).await?;
+                if self.forwarder.is_none() {
                     return Ok("import (nothing routed)".to_owned());
-                };
-                let (accepted, refused) = f.set_policy(ImportPolicy::new(&new.import)).await?;
+                }
                 format!("import: {accepted} routes now accepted, {refused} now refused")
             }
             Action::AddRanges { group, ranges } => {
@@ -380,13 +417,14 @@ impl Router {
                 format!("upstream {address} added")
             }
             Action::SetAggregates => {
-                let settings = AggregateSettings::new(new);
+                let aggregates = upstream::aggregates(new);
                 match &self.aggregates {
-                    Some(task) => task.set(settings),
-                    None if settings.aggregates.is_empty() => {}
+                    Some(task) => task.set(aggregates),
+                    None if aggregates.is_empty() => {}
                     None => {
+                        let policy = self.import.subscribe();
                         self.aggregates =
-                            Some(AggregateTask::spawn(self.bgp.clone(), settings).await?);
+                            Some(AggregateTask::spawn(self.bgp.clone(), policy, aggregates).await?);
                     }
                 }
                 format!("upstream aggregates: {:?}", upstream::aggregates(new))
@@ -410,6 +448,10 @@ impl Router {
         self.load_balancer.stop();
         if let Some(task) = self.aggregates {
             task.stop();
+        }
+        if let Some((follower, pools)) = self.cluster_pools {
+            follower.abort();
+            pools.stop();
         }
         // BFD first: the peers hear AdminDown, so the BGP Cease that follows is no failure.
         if let Some(bfd) = self.bfd {
@@ -441,13 +483,28 @@ async fn add_upstream(
     Ok(())
 }
 
-/// Sections of the configuration this router version does not act on.
-fn unsupported_sections(config: &RouterConfig) -> Vec<&'static str> {
-    let mut sections = Vec::new();
-    if config.import.kubernetes.as_ref().is_some_and(|k| k.enabled) {
-        sections.push("import.kubernetes");
-    }
-    sections
+/// Starts following the cluster's pools when `import.kubernetes` is on, and waits (a little)
+/// for their first list, so that routes in them are accepted from the start.
+async fn start_cluster_pools(
+    config: &RouterConfig,
+) -> anyhow::Result<(Option<KubePools>, BTreeSet<IpNet>)> {
+    let Some(k) = config.import.kubernetes.as_ref().filter(|k| k.enabled) else {
+        return Ok((None, BTreeSet::new()));
+    };
+    let pools = KubePools::start(k).await.context("import.kubernetes")?;
+    let mut prefixes = pools.prefixes();
+    let listed = tokio::time::timeout(CLUSTER_POOLS_WAIT, prefixes.wait_for(Option::is_some)).await;
+    let first = match listed {
+        Ok(Ok(first)) => first.clone().unwrap_or_default(),
+        _ => {
+            tracing::warn!(
+                wait = ?CLUSTER_POOLS_WAIT,
+                "the cluster's IPAddressPools are not listed yet; starting with the file's pools"
+            );
+            BTreeSet::new()
+        }
+    };
+    Ok((Some(pools), first))
 }
 
 async fn refresh_peer_metrics(

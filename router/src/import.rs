@@ -59,12 +59,24 @@ pub struct ImportPolicy {
 }
 
 impl ImportPolicy {
-    /// The policy of an `import:` section. `import.kubernetes` is not consulted here.
+    /// The policy of an `import:` section. The pools of `import.kubernetes` are added with
+    /// [`ImportPolicy::with_pools`].
     pub fn new(config: &ImportConfig) -> ImportPolicy {
         ImportPolicy {
             pools: config.service_pools.iter().map(IpNet::trunc).collect(),
             allowed: config.allowed_prefixes.clone(),
         }
+    }
+
+    /// The same policy with `pools` (the cluster's) added to the service pools.
+    pub fn with_pools<'a>(mut self, pools: impl IntoIterator<Item = &'a IpNet>) -> ImportPolicy {
+        for pool in pools {
+            let pool = pool.trunc();
+            if !self.pools.contains(&pool) {
+                self.pools.push(pool);
+            }
+        }
+        self
     }
 
     /// Whether any pool or allowed prefix is IPv6 (IPv6 forwarding is then needed).
@@ -169,6 +181,26 @@ mod tests {
             with_default.evaluate(&"10.0.0.0/8".parse().unwrap()),
             Err(RejectReason::OutsidePools)
         );
+    }
+
+    #[test]
+    fn cluster_pools_add_to_the_file_pools() {
+        let p = policy(&["10.96.0.0/24"], &[]);
+        let cluster: Vec<IpNet> = vec![
+            "10.97.0.0/24".parse().unwrap(),
+            "10.96.0.0/24".parse().unwrap(),
+        ];
+        let merged = p.clone().with_pools(&cluster);
+        assert_eq!(merged.pools.len(), 2);
+        for (prefix, before, after) in [
+            ("10.96.0.10/32", true, true),
+            ("10.97.0.10/32", false, true),
+            ("10.97.0.0/23", false, false),
+        ] {
+            let prefix: IpNet = prefix.parse().unwrap();
+            assert_eq!(p.evaluate(&prefix).is_ok(), before, "{prefix}");
+            assert_eq!(merged.evaluate(&prefix).is_ok(), after, "{prefix}");
+        }
     }
 
     #[test]

@@ -13,12 +13,15 @@ mod config;
 mod fib;
 mod forwarder;
 mod import;
+mod kube_pools;
 mod lb;
 mod metrics;
+mod policy;
 mod reload;
 mod routes;
 mod sysctl;
 mod upstream;
+mod vrrp;
 
 use std::path::PathBuf;
 
@@ -50,7 +53,10 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.exit())?;
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // A router that cannot read its configuration must not start at all.
     let config = config::load_file(&cli.config)?;
     let secrets = app::Secrets::read(&config)?;

@@ -19,7 +19,7 @@
 //! `bgp.listenAddresses`, `bgp.port`, removed listen ranges and removed peer groups with
 //! listen ranges (the BGP instance cannot drop a dynamic range), changed session settings of
 //! dynamic neighbours, `fib.routeProtocol`, `fib.nexthopGroups`, `admin.listen`, `metrics`,
-//! `logging`, and a first peer group on a router started without any (it listens nowhere).
+//! `logging`, `import.kubernetes`, and a first peer group on a router started without any (it listens nowhere).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -86,12 +86,12 @@ fn session_settings(g: &PeerGroup) -> PeerGroup {
     }
 }
 
-/// Each group's BFD profile name, by group.
-fn bfd_of_groups(c: &RouterConfig) -> BTreeMap<&str, Option<&str>> {
+/// The BFD profile name of each group using BFD, by group.
+fn bfd_of_groups(c: &RouterConfig) -> BTreeMap<&str, &str> {
     c.bgp
         .peer_groups
         .iter()
-        .map(|g| (g.name.as_str(), g.bfd.as_deref()))
+        .filter_map(|g| Some((g.name.as_str(), g.bfd.as_deref()?)))
         .collect()
 }
 
@@ -128,6 +128,9 @@ pub fn diff(old: &RouterConfig, new: &RouterConfig) -> Reload {
     }
     if old.logging != new.logging {
         restart("logging".to_owned());
+    }
+    if old.import.kubernetes != new.import.kubernetes {
+        restart("import.kubernetes".to_owned());
     }
     if !old.bgp.peer_groups.is_empty() && !new.bgp.peer_groups.is_empty() {
         diff_peer_groups(old, new, &mut r);

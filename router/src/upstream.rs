@@ -134,48 +134,31 @@ pub fn active_aggregates<'a>(
     active
 }
 
-/// What the aggregate task works from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AggregateSettings {
-    /// Import safety: which learned routes count.
-    pub policy: ImportPolicy,
-    /// The aggregates to originate.
-    pub aggregates: BTreeSet<IpNet>,
-}
-
-impl AggregateSettings {
-    /// The settings of `config`.
-    pub fn new(config: &RouterConfig) -> AggregateSettings {
-        AggregateSettings {
-            policy: ImportPolicy::new(&config.import),
-            aggregates: aggregates(config),
-        }
-    }
-}
-
-/// Originates the active aggregates, following the Loc-RIB and the configuration.
+/// Originates the active aggregates, following the Loc-RIB, the import policy in force and
+/// the configured aggregates.
 pub struct AggregateTask {
-    settings: watch::Sender<AggregateSettings>,
+    aggregates: watch::Sender<BTreeSet<IpNet>>,
     task: JoinHandle<()>,
 }
 
 impl AggregateTask {
-    /// Starts following `bgp`'s Loc-RIB.
+    /// Starts following `bgp`'s Loc-RIB under `policy`.
     pub async fn spawn(
         bgp: Instance,
-        settings: AggregateSettings,
+        policy: watch::Receiver<ImportPolicy>,
+        aggregates: BTreeSet<IpNet>,
     ) -> anyhow::Result<AggregateTask> {
         let rib = bgp.subscribe().await?;
-        let (tx, rx) = watch::channel(settings);
+        let (tx, rx) = watch::channel(aggregates);
         Ok(AggregateTask {
-            settings: tx,
-            task: tokio::spawn(originate_aggregates(bgp, rib, rx)),
+            aggregates: tx,
+            task: tokio::spawn(originate_aggregates(bgp, rib, policy, rx)),
         })
     }
 
-    /// New import policy or aggregates (after a reload).
-    pub fn set(&self, settings: AggregateSettings) {
-        self.settings.send_replace(settings);
+    /// New aggregates (after a reload).
+    pub fn set(&self, aggregates: BTreeSet<IpNet>) {
+        self.aggregates.send_replace(aggregates);
     }
 
     /// Stops the task (the routes go with the BGP instance).
@@ -187,26 +170,33 @@ impl AggregateTask {
 async fn originate_aggregates(
     bgp: Instance,
     mut rib: mpsc::UnboundedReceiver<ChangeBatch>,
-    mut settings: watch::Receiver<AggregateSettings>,
+    mut policy: watch::Receiver<ImportPolicy>,
+    mut aggregates: watch::Receiver<BTreeSet<IpNet>>,
 ) {
     let mut table = RouteTable::default();
-    let mut current = settings.borrow_and_update().clone();
+    let mut current_policy = policy.borrow_and_update().clone();
     let mut announced = BTreeSet::new();
     loop {
         tokio::select! {
             batch = rib.recv() => {
                 let Some(batch) = batch else { return };
-                table.apply(batch.iter().map(learned), &current.policy);
+                table.apply(batch.iter().map(learned), &current_policy);
             }
-            changed = settings.changed() => {
+            changed = policy.changed() => {
                 if changed.is_err() {
                     return;
                 }
-                current = settings.borrow_and_update().clone();
-                table.set_policy(&current.policy);
+                current_policy = policy.borrow_and_update().clone();
+                table.set_policy(&current_policy);
+            }
+            changed = aggregates.changed() => {
+                if changed.is_err() {
+                    return;
+                }
             }
         }
-        let active = active_aggregates(&current.aggregates, table.accepted().map(|(p, _)| p));
+        let configured = aggregates.borrow_and_update().clone();
+        let active = active_aggregates(&configured, table.accepted().map(|(p, _)| p));
         let gone: Vec<IpNet> = announced.difference(&active).copied().collect();
         let new: Vec<IpNet> = active.difference(&announced).copied().collect();
         if !gone.is_empty() {

@@ -61,7 +61,11 @@ async fn netns_bfd_takes_a_frozen_worker_out_long_before_the_hold_time() {
     );
     // BIRD runs no BFD: the router's session towards it never comes up, and that is no
     // failure (RFC 5882: only Up to Down is).
-    let bird_peer = router.peer(IpAddr::V4(w1)).await.unwrap();
+    let bird_peer = wait_for_async("worker 1's BFD session started", WAIT, || async {
+        let peer = router.peer(IpAddr::V4(w1)).await?;
+        peer["bfd"].is_object().then_some(peer)
+    })
+    .await;
     assert_ne!(bird_peer["bfd"]["state"], "Up", "{bird_peer}");
     assert_eq!(bird_peer["bfd"]["failures"], 0, "{bird_peer}");
     let up = format!("ferrolb_router_bfd_session_up{{peer=\"{w0}\"}}");

@@ -105,17 +105,15 @@ pub fn failed_status(profile: &str, error: String) -> BfdSessionStatus {
 /// The process's BFD driver, started when the first BGPPeer needs it.
 pub struct Bfd {
     driver: Option<BfdDriver>,
-    registry: Option<ferrolb_daemon::MetricsRegistry>,
     /// Notified whenever a BFD session changes state.
     changed: Arc<Notify>,
 }
 
 impl Bfd {
-    /// No driver yet; its metrics go to `registry` once it starts.
-    pub fn new(registry: Option<ferrolb_daemon::MetricsRegistry>, changed: Arc<Notify>) -> Bfd {
+    /// No driver yet; `changed` is notified at every BFD state change.
+    pub fn new(changed: Arc<Notify>) -> Bfd {
         Bfd {
             driver: None,
-            registry,
             changed,
         }
     }
@@ -124,9 +122,6 @@ impl Bfd {
         if self.driver.is_none() {
             let driver = BfdDriver::start(DriverConfig::default())
                 .map_err(|e| format!("starting BFD: {e}"))?;
-            if let Some(registry) = &self.registry {
-                registry.with_sub_registry("speaker", |r| driver.register_metrics(r));
-            }
             tracing::info!("BFD driver started");
             self.driver = Some(driver);
         }
@@ -261,7 +256,9 @@ mod tests {
     #[test]
     fn profiles_become_session_parameters() {
         let ms = Duration::from_millis;
-        let cases: &[(&str, Result<(SessionParams, bool), &str>)] = &[
+        // (profile, Ok((parameters, echo noted)) or Err(part of the message))
+        type Want = Result<(SessionParams, bool), &'static str>;
+        let cases: &[(&str, Want)] = &[
             (
                 "{}",
                 Ok((

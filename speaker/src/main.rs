@@ -252,7 +252,7 @@ async fn main() -> anyhow::Result<()> {
     let status_writer = tokio::spawn(writer.run(summary_rx, status_rx.clone(), stop.clone()));
 
     let bfd_changed = Arc::new(Notify::new());
-    let bfd = Bfd::new(Some(daemon.metrics().clone()), bfd_changed.clone());
+    let bfd = Bfd::new(bfd_changed.clone());
     let mut bgp = BgpSpeaker::new(settings, status_tx, bfd);
     let mut poll = tokio::time::interval(SESSION_POLL);
     // The first plan (from complete caches) arrives at once; sessions start

@@ -72,8 +72,14 @@ pub async fn run(
                     break;
                 }
                 let current = view.borrow_and_update().clone();
-                tracing::debug!(alive = ?current.alive, quorum = current.has_quorum, "membership changed");
-                alive.send_replace(alive_speakers(&current));
+                tracing::debug!(alive = ?current.alive, suspect = ?current.suspect, quorum = current.has_quorum, "membership changed");
+                // A suspicion alone changes nothing the decision uses.
+                let now = alive_speakers(&current);
+                alive.send_if_modified(|before| {
+                    let changed = *before != now;
+                    *before = now;
+                    changed
+                });
             }
             _ = refresh.tick() => {
                 let now = expected_members(&stores.nodes(), port);

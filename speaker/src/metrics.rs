@@ -1,9 +1,12 @@
-//! The speaker's metrics: `ferrolb_speaker_announced{service,protocol,ip}`
-//! and `ferrolb_speaker_bgp_session_up{peer,address,state}`.
+//! The speaker's metrics: `ferrolb_speaker_announced{service,protocol,ip}`,
+//! `ferrolb_speaker_bgp_session_up{peer,address,state}` and, for peers with
+//! BFD, `ferrolb_speaker_bfd_session_up{peer,address}` and
+//! `ferrolb_speaker_bfd_failures{peer,address}`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use ferrolb_api::{BfdSessionStatus, BfdState};
 use ferrolb_daemon::MetricsRegistry;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -33,13 +36,31 @@ pub struct SessionLabels {
     pub state: String,
 }
 
+/// Labels of the BFD metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, EncodeLabelSet)]
+pub struct PeerLabels {
+    /// BGPPeer name.
+    pub peer: String,
+    /// Peer address.
+    pub address: String,
+}
+
+/// Label sets currently exported, to remove the ones that go away.
+#[derive(Debug, Default)]
+struct Exported {
+    announced: BTreeSet<AnnouncedLabels>,
+    sessions: BTreeSet<SessionLabels>,
+    bfd: BTreeSet<PeerLabels>,
+}
+
 /// Handles on the speaker's metrics; clones update the same metrics.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     announced: Family<AnnouncedLabels, Gauge>,
     sessions: Family<SessionLabels, Gauge>,
-    /// Label sets currently exported, to remove the ones that go away.
-    current: Arc<Mutex<(BTreeSet<AnnouncedLabels>, BTreeSet<SessionLabels>)>>,
+    bfd_up: Family<PeerLabels, Gauge>,
+    bfd_failures: Family<PeerLabels, Gauge>,
+    current: Arc<Mutex<Exported>>,
 }
 
 impl Metrics {
@@ -57,6 +78,16 @@ impl Metrics {
                 "1 when the BGP session to the peer is Established, else 0; state names the FSM state",
                 m.sessions.clone(),
             );
+            r.register(
+                "bfd_session_up",
+                "1 when the BFD session watching a BGP session is Up, else 0",
+                m.bfd_up.clone(),
+            );
+            r.register(
+                "bfd_failures",
+                "Times BFD detected the path to the peer down (each closed the BGP session)",
+                m.bfd_failures.clone(),
+            );
         });
         m
     }
@@ -66,13 +97,13 @@ impl Metrics {
         let Ok(mut current) = self.current.lock() else {
             return;
         };
-        for gone in current.0.difference(&now) {
+        for gone in current.announced.difference(&now) {
             self.announced.remove(gone);
         }
         for labels in &now {
             self.announced.get_or_create(labels).set(1);
         }
-        current.0 = now;
+        current.announced = now;
     }
 
     /// Replaces the session states.
@@ -88,13 +119,35 @@ impl Metrics {
                 state: format!("{:?}", s.state),
             })
             .collect();
-        for gone in current.1.difference(&now) {
+        for gone in current.sessions.difference(&now) {
             self.sessions.remove(gone);
         }
         for labels in &now {
             let up = i64::from(labels.state == "Established");
             self.sessions.get_or_create(labels).set(up);
         }
-        current.1 = now;
+        current.sessions = now;
+        let bfd: BTreeMap<PeerLabels, &BfdSessionStatus> = status
+            .iter()
+            .filter_map(|(peer, s)| {
+                let labels = PeerLabels {
+                    peer: peer.clone(),
+                    address: s.address.to_string(),
+                };
+                Some((labels, s.bfd.as_ref()?))
+            })
+            .collect();
+        for gone in current.bfd.iter().filter(|l| !bfd.contains_key(*l)) {
+            self.bfd_up.remove(gone);
+            self.bfd_failures.remove(gone);
+        }
+        for (labels, b) in &bfd {
+            let up = i64::from(b.state == BfdState::Up);
+            self.bfd_up.get_or_create(labels).set(up);
+            self.bfd_failures
+                .get_or_create(labels)
+                .set(i64::from(b.failures));
+        }
+        current.bfd = bfd.into_keys().collect();
     }
 }

@@ -154,9 +154,15 @@ fn speakers_announce_services_to_the_router() {
             let of_n1 = ListParams::default().labels("ferrolb.io/node=n1");
             let anns = anns.list(&of_n1).await.unwrap().items;
             let local = anns.iter().find(|a| a.spec.service.name == "local-svc");
-            let ok_ann = local
-                .and_then(|a| a.status.as_ref())
-                .is_some_and(|s| s.ips == ["192.0.2.11"] && s.peers == ["router"]);
+            let ok_ann = local.and_then(|a| a.status.as_ref()).is_some_and(|s| {
+                s.ips == ["192.0.2.11"]
+                    && s.peers == ["router"]
+                    && s.peer_sessions.iter().any(|p| {
+                        p.peer == "router"
+                            && p.state == ferrolb_api::SessionState::Established
+                            && p.bfd_state.is_none()
+                    })
+            });
             let ok_session = sessions.list(&of_n1).await.unwrap().items.iter().any(|s| {
                 s.status
                     .as_ref()

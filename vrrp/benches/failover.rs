@@ -1,1 +1,201 @@
-fn main() {}
+//! VRRP failover benchmark (not a test): how long after the master dies a client in another
+//! namespace reaches the virtual address again, served by the backup. FerroLB pairs beside
+//! keepalived (`vrrp_version 3`) pairs with the same advertisement interval, for a crash
+//! (SIGKILL and the master's link down, as when its machine dies) and a clean stop (priority 0
+//! handover). The client probes with TCP connects (20 ms timeout each) to a listener on both
+//! routers that names its router, so only an answer from the backup counts.
+//!
+//! `cargo bench -p ferrolb-vrrp --bench failover`; `FAILOVER_TRIALS` (default 5) and
+//! `FAILOVER_INTERVALS` (centiseconds, default `10,100`) change the runs. Needs root.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use ferrolb_testbed::netns::NsThread;
+use ferrolb_vrrp::State;
+
+const PORT: u16 = 6443;
+const PROBE_TIMEOUT: Duration = Duration::from_millis(20);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Implementation {
+    Ferrolb,
+    Keepalived,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Stop {
+    Kill,
+    Clean,
+}
+
+/// A TCP listener in a router namespace answering every connection with its router's index.
+struct Responder {
+    stop: Arc<AtomicBool>,
+    thread: Option<NsThread<()>>,
+}
+
+impl Responder {
+    fn start(lan: &Lan, i: usize) -> Responder {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = lan.routers[i]
+            .spawn_thread_in(move || {
+                let listener = TcpListener::bind(("0.0.0.0", PORT)).unwrap();
+                listener.set_nonblocking(true).unwrap();
+                while !flag.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((mut s, _)) => {
+                            let _ = s.write_all(&[i as u8]);
+                        }
+                        Err(_) => thread::sleep(Duration::from_millis(1)),
+                    }
+                }
+            })
+            .unwrap();
+        Responder {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Which router answers a TCP connect to the VIP from the client namespace, if one does.
+fn probe() -> Option<u8> {
+    let to = SocketAddr::from((VIP, PORT));
+    let mut s = TcpStream::connect_timeout(&to, PROBE_TIMEOUT).ok()?;
+    s.set_read_timeout(Some(Duration::from_millis(200))).ok()?;
+    let mut b = [0u8; 1];
+    s.read_exact(&mut b).ok()?;
+    Some(b[0])
+}
+
+enum Node {
+    Ferrolb(FerroNode),
+    Keepalived(Keepalived),
+}
+
+fn start(lan: &Lan, which: Implementation, i: usize, priority: u8, interval: u16) -> Node {
+    match which {
+        Implementation::Ferrolb => Node::Ferrolb(FerroNode::start(
+            &lan.routers[i],
+            ferrolb_config(priority, interval),
+        )),
+        Implementation::Keepalived => {
+            Node::Keepalived(Keepalived::start(lan, i, priority, interval))
+        }
+    }
+}
+
+/// One trial: the failover time as the client sees it.
+fn trial(which: Implementation, interval: u16, stop: Stop) -> Duration {
+    let lan = Lan::new();
+    let _responders = [Responder::start(&lan, 0), Responder::start(&lan, 1)];
+    let master = start(&lan, which, 0, 200, interval);
+    lan.wait_vip_at(0);
+    let backup = start(&lan, which, 1, 100, interval);
+    match &backup {
+        Node::Ferrolb(n) => n.wait_state(State::Backup),
+        Node::Keepalived(k) => wait_until("keepalived BACKUP", WAIT, || {
+            k.last_state().as_deref() == Some("BACKUP")
+        }),
+    }
+    lan.assert_vip_stays_at(0, Duration::from_millis(200));
+    let client = &lan.client;
+    client
+        .run_in(|| wait_until("the client reaching router 0", WAIT, || probe() == Some(0)))
+        .unwrap();
+
+    // A cleanly stopping keepalived is kept (and reaped) until the trial ends.
+    let mut stopping = None;
+    let t0 = Instant::now();
+    match (master, stop) {
+        (Node::Ferrolb(n), Stop::Kill) => {
+            n.kill();
+            lan.set_router_link(0, false);
+        }
+        (Node::Ferrolb(n), Stop::Clean) => n.stop(),
+        (Node::Keepalived(k), Stop::Kill) => {
+            k.kill_all(&lan.routers[0]);
+            lan.set_router_link(0, false);
+        }
+        (Node::Keepalived(k), Stop::Clean) => {
+            k.process.signal(libc::SIGTERM).unwrap();
+            stopping = Some(k);
+        }
+    }
+    let elapsed = client
+        .run_in(|| loop {
+            if probe() == Some(1) {
+                return t0.elapsed();
+            }
+            assert!(t0.elapsed() < WAIT, "no failover within {WAIT:?}");
+        })
+        .unwrap();
+    drop((backup, stopping));
+    elapsed
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.0}", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing else useful.
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let trials: usize = std::env::var("FAILOVER_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let intervals: Vec<u16> = std::env::var("FAILOVER_INTERVALS")
+        .unwrap_or_else(|_| "10,100".into())
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
+    println!("VRRP failover: master stopped -> client TCP connect answered by the backup");
+    println!("{trials} trials each; times in ms\n");
+    println!(
+        "| implementation | advert interval | master stop | median | max |\n|---|---|---|---|---|"
+    );
+    for interval in intervals {
+        for stop in [Stop::Kill, Stop::Clean] {
+            for which in [Implementation::Ferrolb, Implementation::Keepalived] {
+                let mut times: Vec<Duration> =
+                    (0..trials).map(|_| trial(which, interval, stop)).collect();
+                times.sort();
+                let name = match which {
+                    Implementation::Ferrolb => "FerroLB",
+                    Implementation::Keepalived => "keepalived 2.2.7",
+                };
+                let how = match stop {
+                    Stop::Kill => "SIGKILL + link down",
+                    Stop::Clean => "clean stop (priority 0)",
+                };
+                println!(
+                    "| {name} | {interval} cs | {how} | {} | {} |",
+                    millis(times[times.len() / 2]),
+                    millis(times[times.len() - 1]),
+                );
+            }
+        }
+    }
+}

@@ -1,7 +1,5 @@
 //! Parsing tests: defaults, unknown fields and error locations.
 
-use std::net::SocketAddr;
-
 use super::*;
 use crate::duration::Duration;
 

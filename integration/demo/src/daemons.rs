@@ -231,15 +231,31 @@ pub fn ready_in(ns: &Netns, admin: &str) -> Result<(), String> {
     }
 }
 
-/// The series names in a Prometheus text exposition (`_bucket`, `_total`
-/// and the like included as written).
+/// The series names in a Prometheus text exposition: those with samples,
+/// and those a `# TYPE` line declares (a labelled family without samples
+/// yet, such as a counter of failures that never happened).
 pub fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split(['{', ' ']).next())
-        .filter(|name| !name.is_empty())
-        .map(str::to_owned)
-        .collect()
+    let mut names = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(declared) = line.strip_prefix("# TYPE ") {
+            let mut words = declared.split_whitespace();
+            let (Some(name), Some(kind)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let suffixes: &[&str] = match kind {
+                "counter" => &["_total"],
+                "histogram" => &["_bucket", "_sum", "_count"],
+                "summary" => &["", "_sum", "_count"],
+                _ => &[""],
+            };
+            names.extend(suffixes.iter().map(|s| format!("{name}{s}")));
+        } else if !line.starts_with('#') {
+            if let Some(name) = line.split(['{', ' ']).next().filter(|n| !n.is_empty()) {
+                names.insert(name.to_owned());
+            }
+        }
+    }
+    names
 }
 
 /// The series names every daemon of the demo exports: the controller's,
@@ -273,19 +289,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metric_names_come_from_sample_lines_only() {
+    fn metric_names_come_from_samples_and_declarations() {
         let text = "# HELP ferrolb_router_nexthop_groups Groups.\n\
                     # TYPE ferrolb_router_nexthop_groups gauge\n\
                     ferrolb_router_nexthop_groups 2\n\
                     ferrolb_router_bgp_session_up{peer=\"198.18.0.2\"} 1\n\
+                    # TYPE ferrolb_allocation_failures counter\n\
+                    # TYPE ferrolb_router_fib_install_seconds histogram\n\
                     ferrolb_router_fib_install_seconds_bucket{le=\"0.001\"} 4\n\
+                    # TYPE broken\n\
                     \n# EOF\n";
         let names: Vec<String> = metric_names(text).into_iter().collect();
         assert_eq!(
             names,
             [
+                "ferrolb_allocation_failures_total",
                 "ferrolb_router_bgp_session_up",
                 "ferrolb_router_fib_install_seconds_bucket",
+                "ferrolb_router_fib_install_seconds_count",
+                "ferrolb_router_fib_install_seconds_sum",
                 "ferrolb_router_nexthop_groups"
             ]
         );

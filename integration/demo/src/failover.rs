@@ -108,7 +108,9 @@ mod tests {
 
     #[test]
     fn settles_at_the_first_request_after_the_last_bad_one() {
-        let cases: &[(&[&str], Option<(u64, usize, usize)>)] = &[
+        // outcomes; (settled after ms, failed, reached dead) or not settled.
+        type Case = (&'static [&'static str], Option<(u64, usize, usize)>);
+        let cases: &[Case] = &[
             // (ms, failed, reached_dead)
             (
                 &["a", "n3", "x", "b", "x", "a", "b", "a"],
@@ -130,7 +132,7 @@ mod tests {
     #[test]
     fn measure_stops_once_clean_and_gives_up_after_the_timeout() {
         let cancel = Cancel::new();
-        let mut answers = ["x", "n3", "a", "b", "c"].into_iter().cycle().skip(0);
+        let mut answers = ["x", "n3"].into_iter();
         let mut calls = 0;
         let failover = measure(
             &cancel,

@@ -77,36 +77,6 @@ pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn responses_parse_or_say_why_not() {
-        let cases: &[(&[u8], Result<(u16, &str), &str>)] = &[
-            (
-                b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nnode-1\n",
-                Ok((200, "node-1\n")),
-            ),
-            (b"HTTP/1.0 503 Service Unavailable\r\n\r\n", Ok((503, ""))),
-            (b"HTTP/1.1 200 OK\r\nContent-Le", Err("incomplete")),
-            (b"SSH-2.0-OpenSSH\r\n\r\n", Err("not an HTTP response")),
-            (b"HTTP/1.1 abc\r\n\r\n", Err("no status code")),
-            (b"", Err("incomplete")),
-        ];
-        for (raw, want) in cases {
-            let got = parse_response(raw);
-            match (got, want) {
-                (Ok(r), Ok((status, body))) => {
-                    assert_eq!((r.status, r.body.as_str()), (*status, *body));
-                }
-                (Err(e), Err(part)) => assert!(e.contains(part), "{e}"),
-                (got, want) => panic!("{raw:?}: got {got:?}, want {want:?}"),
-            }
-        }
-    }
-}
-
 /// Asks the stand-in server at `addr` who it is: `Ok(name)` or why not.
 pub fn whoami(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
     let response = get_tcp(addr, "/", timeout)?;
@@ -146,4 +116,36 @@ pub fn whoami_many(
                 .collect()
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_parse_or_say_why_not() {
+        // raw response; (status, body) or a part of the error.
+        type Case = (&'static [u8], Result<(u16, &'static str), &'static str>);
+        let cases: &[Case] = &[
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nnode-1\n",
+                Ok((200, "node-1\n")),
+            ),
+            (b"HTTP/1.0 503 Service Unavailable\r\n\r\n", Ok((503, ""))),
+            (b"HTTP/1.1 200 OK\r\nContent-Le", Err("incomplete")),
+            (b"SSH-2.0-OpenSSH\r\n\r\n", Err("not an HTTP response")),
+            (b"HTTP/1.1 abc\r\n\r\n", Err("no status code")),
+            (b"", Err("incomplete")),
+        ];
+        for (raw, want) in cases {
+            let got = parse_response(raw);
+            match (got, want) {
+                (Ok(r), Ok((status, body))) => {
+                    assert_eq!((r.status, r.body.as_str()), (*status, *body));
+                }
+                (Err(e), Err(part)) => assert!(e.contains(part), "{e}"),
+                (got, want) => panic!("{raw:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
 }

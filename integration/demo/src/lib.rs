@@ -10,6 +10,7 @@
 pub mod cancel;
 pub mod cluster;
 pub mod daemons;
+pub mod dashboard;
 pub mod error;
 pub mod failover;
 pub mod fib;

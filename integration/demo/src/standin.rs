@@ -57,10 +57,10 @@ fn accept_loop(listener: &TcpListener, reply: &Arc<str>, active: &Arc<AtomicUsiz
             continue;
         }
         let reply = reply.clone();
-        let active = active.clone();
+        let done = active.clone();
         let spawned = std::thread::Builder::new().spawn(move || {
             answer(stream, &reply);
-            active.fetch_sub(1, Ordering::SeqCst);
+            done.fetch_sub(1, Ordering::SeqCst);
         });
         if spawned.is_err() {
             // The closure (and its guard on `active`) was dropped unrun.

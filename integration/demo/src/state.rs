@@ -63,34 +63,6 @@ impl DemoState {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trips_through_the_file_in_the_format_lbctl_reads() {
-        let dir = std::env::temp_dir().join(format!("ferrolb-demo-state-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        assert_eq!(DemoState::read(&dir).unwrap(), None);
-        let state = DemoState {
-            pid: 42,
-            dir: dir.clone(),
-            namespaces: [("api".to_owned(), "flb-42-0-api".to_owned())].into(),
-            processes: [("speaker node-1".to_owned(), 43)].into(),
-            kubeconfig: dir.join("kubeconfig"),
-            routers: [("router-1".to_owned(), "unix:/x.sock".to_owned())].into(),
-        };
-        state.write().unwrap();
-        assert_eq!(DemoState::read(&dir).unwrap(), Some(state));
-        let raw: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(DemoState::path_in(&dir)).unwrap())
-                .unwrap();
-        assert_eq!(raw["pid"], 42);
-        assert_eq!(raw["namespaces"]["api"], "flb-42-0-api");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
-
 /// The state file of this process's demo; removed (with the demo's other
 /// generated files, logs excepted) on drop.
 #[derive(Debug)]
@@ -138,4 +110,32 @@ impl Drop for StateFile {
 /// Whether process `pid` exists.
 pub fn alive(pid: u32) -> bool {
     pid != 0 && Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_the_file_in_the_format_lbctl_reads() {
+        let dir = std::env::temp_dir().join(format!("ferrolb-demo-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(DemoState::read(&dir).unwrap(), None);
+        let state = DemoState {
+            pid: 42,
+            dir: dir.clone(),
+            namespaces: [("api".to_owned(), "flb-42-0-api".to_owned())].into(),
+            processes: [("speaker node-1".to_owned(), 43)].into(),
+            kubeconfig: dir.join("kubeconfig"),
+            routers: [("router-1".to_owned(), "unix:/x.sock".to_owned())].into(),
+        };
+        state.write().unwrap();
+        assert_eq!(DemoState::read(&dir).unwrap(), Some(state));
+        let raw: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(DemoState::path_in(&dir)).unwrap())
+                .unwrap();
+        assert_eq!(raw["pid"], 42);
+        assert_eq!(raw["namespaces"]["api"], "flb-42-0-api");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -4,7 +4,8 @@
 //! ```text
 //!   api .1        the fake API server (in this process) and ferrolb-controller
 //!   node-1..3 .2-.4  ferrolb-speaker, stand-in pods (:80), stand-in API servers (:6443)
-//!   router-1/2 .5-.6 ferrolb-router: ECMP toward the nodes, TCP LB on :6443
+//!   router-1/2 .5-.6 ferrolb-router: ECMP toward the nodes, TCP LB on the
+//!                 API server VIP .10:6443, which VRRP keeps on one of them
 //!   client .7     reaches the BGP pool 198.51.100.0/28 by ECMP over both routers,
 //!                 and the L2 pool 198.18.0.200-209 on the segment itself
 //! ```
@@ -25,6 +26,8 @@ pub const BGP_POOL: &str = "198.51.100.0/28";
 
 /// The API server namespace's address.
 pub const API_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+/// The API server VIP that VRRP keeps on one router (`configs/demo/router-*.yaml`).
+pub const API_VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 10);
 /// The client's address.
 pub const CLIENT_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 7);
 
@@ -63,6 +66,16 @@ pub struct Host {
     pub iface: Iface,
     /// Its address (/24).
     pub addr: Ipv4Addr,
+}
+
+impl Host {
+    /// Whether `addr` is on this host's `eth0` (how VRRP shows who is master).
+    pub fn has_addr(&self, addr: Ipv4Addr) -> Result<bool> {
+        let out = self
+            .ns
+            .ip(&["-4", "-o", "addr", "show", "dev", self.iface.name()])?;
+        Ok(out.contains(&format!(" {addr}/")))
+    }
 }
 
 /// Every namespace of the demo. Dropping it kills whatever still runs in

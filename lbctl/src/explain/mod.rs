@@ -23,7 +23,7 @@ use crate::kube_client::Kube;
 use crate::output::Printer;
 use crate::router_api::{self, RouterEndpoint};
 use crate::Failure;
-pub use facts::{EndpointFacts, ExplainFacts, NeighborFacts, NeighborOutcome, SessionFacts};
+pub use facts::{EndpointFacts, ExplainFacts, SessionFacts};
 pub use neighbors::NeighborArgs;
 pub use verdict::{Check, Verdict};
 

@@ -57,14 +57,18 @@ fn router(established: bool, routes: Vec<RouteView>) -> RouterReport {
             dynamic: true,
             last_down: None,
             prefixes: PrefixCounts::default(),
+            bfd: None,
         }]),
         fib: Ok(routes
             .iter()
             .filter(|r| r.installed)
             .map(|r| FibRouteView {
                 prefix: r.prefix,
+                metric: 0,
+                nhid: r.nexthop_group,
                 next_hops: vec![FibPath {
                     gateway: "10.0.0.11".parse().unwrap(),
+                    ifindex: 2,
                     dev: Some("eth0".into()),
                 }],
             })

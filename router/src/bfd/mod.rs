@@ -23,7 +23,7 @@ use ferrolb_bgp::instance::Instance;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::api::BfdView;
+use crate::api::{bfd_view, BfdView};
 use crate::fib::netlink::{Netlink, Reach};
 use crate::metrics::RouterMetrics;
 pub use plan::{plan, Listed, Plan};
@@ -64,7 +64,7 @@ impl BfdPeers {
     pub fn views(&self) -> BTreeMap<IpAddr, BfdView> {
         self.lock()
             .iter()
-            .map(|(address, r)| (*address, BfdView::new(r.handle.key(), &r.handle.status())))
+            .map(|(address, r)| (*address, bfd_view(r.handle.key(), &r.handle.status())))
             .collect()
     }
 }

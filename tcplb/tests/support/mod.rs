@@ -82,8 +82,20 @@ pub struct Server {
     pub name: String,
     pub address: SocketAddr,
     ready: Arc<AtomicBool>,
-    pub echo_connections: Arc<AtomicU64>,
+    /// What the server has answered so far.
+    pub served: Arc<Served>,
     tasks: JoinSet<()>,
+}
+
+/// Counts of what a [`Server`] answered.
+#[derive(Debug, Default)]
+pub struct Served {
+    /// Plain (echo) connections.
+    pub echo_connections: AtomicU64,
+    /// `/readyz` checks answered 200.
+    pub readyz_ok: AtomicU64,
+    /// `/readyz` checks answered 500.
+    pub readyz_failed: AtomicU64,
 }
 
 impl Server {
@@ -99,9 +111,9 @@ impl Server {
     fn serve(pki: &Pki, name: &str, listener: TcpListener, address: SocketAddr) -> Server {
         let tls = tokio_rustls::TlsAcceptor::from(pki.server_config(address.ip()));
         let ready = Arc::new(AtomicBool::new(true));
-        let echo_connections = Arc::new(AtomicU64::new(0));
+        let served = Arc::new(Served::default());
         let mut tasks = JoinSet::new();
-        let (r, e, n) = (ready.clone(), echo_connections.clone(), name.to_owned());
+        let (r, e, n) = (ready.clone(), served.clone(), name.to_owned());
         // Connections run inside this accept task's own set, so killing the server ends all.
         tasks.spawn(async move {
             let mut conns = JoinSet::new();
@@ -120,7 +132,7 @@ impl Server {
             name: name.to_owned(),
             address,
             ready,
-            echo_connections,
+            served,
             tasks,
         }
     }
@@ -143,7 +155,7 @@ async fn handle(
     stream: TcpStream,
     tls: tokio_rustls::TlsAcceptor,
     ready: Arc<AtomicBool>,
-    echo_connections: Arc<AtomicU64>,
+    served: Arc<Served>,
     name: String,
 ) -> std::io::Result<()> {
     let mut first = [0u8; 1];
@@ -153,8 +165,10 @@ async fn handle(
         let mut line = String::new();
         s.read_line(&mut line).await?;
         let status = if line.starts_with("GET /readyz ") && ready.load(Ordering::SeqCst) {
+            served.readyz_ok.fetch_add(1, Ordering::SeqCst);
             "200 OK"
         } else {
+            served.readyz_failed.fetch_add(1, Ordering::SeqCst);
             "500 Internal Server Error"
         };
         s.get_mut()
@@ -166,7 +180,7 @@ async fn handle(
         s.get_mut().shutdown().await?;
         return Ok(());
     }
-    echo_connections.fetch_add(1, Ordering::SeqCst);
+    served.echo_connections.fetch_add(1, Ordering::SeqCst);
     let (mut r, mut w) = stream.into_split();
     w.write_all(format!("{name}\n").as_bytes()).await?;
     let mut buf = vec![0u8; 64 * 1024];

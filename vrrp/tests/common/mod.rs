@@ -355,11 +355,16 @@ impl Keepalived {
         })
     }
 
-    /// SIGKILL to every keepalived process of the namespace (parent and VRRP child).
+    /// SIGKILL to every keepalived process of the namespace (parent and VRRP child). All are
+    /// frozen first: the child must not see its parent die (keepalived's children then get
+    /// SIGTERM and resign cleanly) before its own SIGKILL.
     pub fn kill_all(&self, ns: &Netns) {
-        for pid in ns.pids().unwrap() {
-            // SAFETY: kill(2) has no memory-safety preconditions.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        let pids = ns.pids().unwrap();
+        for signal in [libc::SIGSTOP, libc::SIGKILL] {
+            for &pid in &pids {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe { libc::kill(pid as libc::pid_t, signal) };
+            }
         }
         let _ = self.process.kill();
     }

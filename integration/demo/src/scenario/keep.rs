@@ -44,8 +44,8 @@ fn instructions(
     let routers: Vec<String> = state
         .state
         .routers
-        .values()
-        .map(|url| format!("--router {url}"))
+        .iter()
+        .map(|(name, url)| format!("--router {name}={url}"))
         .collect();
     let routers = routers.join(" ");
     let ip = |s: &str| addresses.get(s).cloned().unwrap_or_else(|| "<ip>".into());
@@ -60,7 +60,7 @@ fn instructions(
            ip netns exec {client} curl -s http://{web}/       # web (BGP, Cluster)\n  \
            ip netns exec {client} curl -s http://{shop}/      # shop (BGP, Local)\n  \
            ip netns exec {client} curl -s http://{printer}/   # printer (L2)\n  \
-           ip netns exec {client} curl -s http://198.18.0.5:6443/   # API servers through router-1's TCP LB\n\
+           ip netns exec {client} curl -s http://198.18.0.10:6443/  # API servers through the VIP (VRRP) and the TCP LB\n\
          Routes in a router's kernel:\n  \
            ip -n {r1} route show proto 200\n\
          lbctl against the fake API server (it listens inside namespace {api}) and the routers:\n  \

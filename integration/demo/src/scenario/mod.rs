@@ -53,6 +53,9 @@ pub struct Report {
     pub apiserver_failover: Option<Failover>,
     /// See [`Report::apiserver_before`].
     pub apiserver_after: Option<Spread>,
+    /// Router-1 dying: requests to the API server VIP until router-2
+    /// answers them.
+    pub vip_failover: Option<Failover>,
     /// A node dying.
     pub node_failover: Option<NodeFailover>,
     /// The namespaces the demo created (all removed when it returns).
@@ -70,12 +73,12 @@ impl Report {
 }
 
 /// The steps, in order, as the summary names them.
-pub const PLAN: [&str; 14] = [
+pub const PLAN: [&str; 15] = [
     setup::NETWORK,
     setup::API_SERVER,
     setup::CONTROLLER,
-    setup::SPEAKERS,
     setup::ROUTERS_READY,
+    setup::SPEAKERS,
     setup::SESSIONS,
     services::ASSIGNED,
     services::ROUTES,
@@ -85,6 +88,7 @@ pub const PLAN: [&str; 14] = [
     outages::APISERVER,
     outages::NODE_BGP,
     outages::NODE_L2,
+    outages::VIP,
 ];
 
 /// Prints what happens, with the time since the demo started.
@@ -122,7 +126,17 @@ impl<'a> Runner<'a> {
         name: &str,
         f: impl FnOnce(&Narrator) -> Result<(T, String)>,
     ) -> Option<T> {
-        if self.failed || self.cancel.is_cancelled() {
+        if self.failed {
+            return None;
+        }
+        if self.cancel.is_cancelled() {
+            // Interrupted between steps: say so where it stopped.
+            self.failed = true;
+            self.report.steps.push(Step {
+                name: name.to_owned(),
+                outcome: Outcome::Failed("interrupted".into()),
+                took: Duration::ZERO,
+            });
             return None;
         }
         println!("\n==> {name}");
@@ -181,7 +195,7 @@ pub fn run(options: &Options, cancel: &Cancel) -> Report {
     };
     // Locals drop in reverse order: processes stop first, then the API
     // server, the state file, and last the namespaces.
-    let Some(net) = runner.step(setup::NETWORK, |n| setup::network(n)) else {
+    let Some(net) = runner.step(setup::NETWORK, setup::network) else {
         return runner.finish();
     };
     runner.report.namespaces = net.namespaces().into_iter().map(|(_, ns)| ns).collect();
@@ -190,15 +204,15 @@ pub fn run(options: &Options, cancel: &Cancel) -> Report {
     else {
         return runner.finish();
     };
-    let mut daemons = crate::daemons::Daemons::new(options.programs.clone(), &state.dir);
+    let mut daemons = crate::daemons::Daemons::new(options.programs.clone(), state.dir());
     let _ = runner.step(setup::CONTROLLER, |n| {
         setup::controller(cancel, &net, &state, &mut daemons, n)
     });
-    let _ = runner.step(setup::SPEAKERS, |n| {
-        setup::speakers(cancel, &net, &state, &mut daemons, n)
-    });
     let _ = runner.step(setup::ROUTERS_READY, |n| {
         setup::routers(cancel, &net, &mut daemons, n)
+    });
+    let _ = runner.step(setup::SPEAKERS, |n| {
+        setup::speakers(cancel, &net, &state, &mut daemons, n)
     });
     let _ = state.record(daemons.pids());
     let _ = runner.step(setup::SESSIONS, |n| setup::sessions(cancel, &daemons, n));

@@ -20,7 +20,7 @@ use crate::failover::{measure, Failover};
 use crate::fib;
 use crate::http::{whoami, whoami_many};
 use crate::spread::Spread;
-use crate::topology::{node_addr, node_name, router_addr, router_name, DemoNet, NODES, ROUTERS};
+use crate::topology::{node_addr, node_name, router_name, DemoNet, API_VIP, NODES, ROUTERS};
 
 /// Step: the TCP LB.
 pub const APISERVER: &str = "TCP LB takes a dead API server out";
@@ -28,6 +28,8 @@ pub const APISERVER: &str = "TCP LB takes a dead API server out";
 pub const NODE_BGP: &str = "node dies: BGP traffic (web) moves off it";
 /// Step: a node dies, L2 side.
 pub const NODE_L2: &str = "node dies: L2 address (printer) moves";
+/// Step: the API server VIP moves.
+pub const VIP: &str = "router-1 dies: VRRP moves the API server VIP";
 
 /// The API server the demo kills.
 const DEAD_APISERVER: usize = NODES - 1;
@@ -70,6 +72,8 @@ pub(super) fn run(
         runner.report.apiserver_failover = Some(failover);
         runner.report.apiserver_after = Some(after);
     }
+    // Every daemon is alive and has served traffic: read what they export.
+    runner.report.metrics = crate::daemons::exported_metrics(net, daemons);
     let Some(victim) = runner.report.l2_owner.clone() else {
         return;
     };
@@ -92,6 +96,9 @@ pub(super) fn run(
         (_, None) => Err(Error::Check("no new owner".into())),
         (None, _) => Err(Error::Check("printer traffic never recovered".into())),
     });
+    if let Some(failover) = runner.step(VIP, |n| vip_failover(cancel, net, daemons, n)) {
+        runner.report.vip_failover = Some(failover);
+    }
 }
 
 /// The result of a client thread that measured a failover.
@@ -137,7 +144,7 @@ fn apiserver_outage(
     daemons: &mut Daemons,
     n: &Narrator,
 ) -> Result<((Spread, Failover, Spread), String)> {
-    let frontend = SocketAddr::new(IpAddr::V4(router_addr(0)), APISERVER_PORT);
+    let frontend = SocketAddr::new(IpAddr::V4(API_VIP), APISERVER_PORT);
     let all: BTreeSet<String> = (0..NODES).map(apiserver_label).collect();
     cancel.wait_for(
         "every API server backend up on both routers",
@@ -194,7 +201,7 @@ fn apiserver_outage(
         (joined(client), watched.map(|()| marked))
     });
     let failover = failover?;
-    marked?;
+    let marked = marked?;
     n.say(&format!(
         "client: no request failed or reached {dead} after {} ms ({} of {} failed meanwhile)",
         failover.settled_after.as_millis(),
@@ -204,9 +211,14 @@ fn apiserver_outage(
     let after = lb_requests(net, frontend, n, "(after)")?;
     let alive: BTreeSet<String> = all.iter().filter(|a| **a != dead).cloned().collect();
     after.check(&alive, 10).map_err(Error::Check)?;
+    let taken_out: Vec<String> = marked
+        .iter()
+        .map(|(i, after)| format!("{} {} ms", router_name(*i), after.as_millis()))
+        .collect();
     let detail = format!(
-        "{dead} out after {} ms, 0 failures after",
-        failover.settled_after.as_millis()
+        "{dead} out ({}), {} client requests failed",
+        taken_out.join(", "),
+        failover.failed
     );
     Ok(((before, failover, after), detail))
 }
@@ -303,13 +315,19 @@ fn node_outage(
     }
     let printer_ip = printer.ip().to_string();
     let new_l2_owner = cancel
-        .wait_for("a new L2 owner", Duration::from_secs(10), || match cluster
-            .l2_owners(&printer_ip)
-            .map_err(|e| e.to_string())?
-            .as_slice()
-        {
-            [owner] if owner != victim => Ok(owner.clone()),
-            other => Err(format!("owners: {other:?}")),
+        .wait_for("a new L2 owner", Duration::from_secs(10), || {
+            // The dead node's own status object still names it: nobody is
+            // left to update it.
+            let owners = cluster.l2_owners(&printer_ip).map_err(|e| e.to_string())?;
+            match owners
+                .iter()
+                .filter(|o| *o != victim)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                [owner] => Ok((*owner).clone()),
+                other => Err(format!("owners besides {victim}: {other:?}")),
+            }
         })
         .ok();
     if let Some(owner) = &new_l2_owner {
@@ -340,4 +358,64 @@ fn node_outage(
         },
         detail,
     ))
+}
+
+/// Router-1 dies (link down, then SIGKILL): router-2 takes the API server
+/// VIP over, and requests to it are answered again.
+fn vip_failover(
+    cancel: &Cancel,
+    net: &DemoNet,
+    daemons: &mut Daemons,
+    n: &Narrator,
+) -> Result<(Failover, String)> {
+    let (master, backup) = (&net.routers[0], &net.routers[1]);
+    if !master.has_addr(API_VIP)? {
+        return Err(Error::Check(format!("router-1 does not hold {API_VIP}")));
+    }
+    let vip = SocketAddr::new(IpAddr::V4(API_VIP), APISERVER_PORT);
+    n.say("router-1 dies: its link goes down, then ferrolb-router is killed");
+    let killed = Instant::now();
+    master.iface.set_down()?;
+    daemons.kill(&router_name(0))?;
+    let (failover, took_over) = std::thread::scope(|scope| {
+        // No API server is dead here: every failed request counts.
+        let client = scope.spawn(|| {
+            net.client.ns.run_in(|| {
+                measure(cancel, killed, "-", CLEAN_RUN, FAILOVER_LIMIT, || {
+                    whoami(vip, PROBE_TIMEOUT)
+                })
+            })
+        });
+        let took_over =
+            cancel.wait_for("router-2 to take the VIP", FAILOVER_LIMIT, || match backup
+                .has_addr(API_VIP)
+            {
+                Ok(true) => Ok(killed.elapsed()),
+                Ok(false) => Err("not yet".into()),
+                Err(e) => Err(e.to_string()),
+            });
+        (joined(client), took_over)
+    });
+    let took_over = took_over?;
+    n.say(&format!(
+        "router-2 is VRRP master and holds {API_VIP} after {} ms",
+        took_over.as_millis()
+    ));
+    let failover = failover?;
+    n.say(&format!(
+        "client -> {vip}: answered again after {} ms ({} of {} failed meanwhile)",
+        failover.settled_after.as_millis(),
+        failover.failed,
+        failover.sent
+    ));
+    let after = lb_requests(net, vip, n, "(through router-2)")?;
+    if after.failures > 0 || after.total() == 0 {
+        return Err(Error::Check(format!("through router-2: {after:?}")));
+    }
+    let detail = format!(
+        "router-2 master after {} ms, VIP answers after {} ms",
+        took_over.as_millis(),
+        failover.settled_after.as_millis()
+    );
+    Ok((failover, detail))
 }

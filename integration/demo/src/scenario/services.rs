@@ -60,9 +60,9 @@ pub fn assign(
     cancel.wait_for("every Service to get an address", PATIENCE, || {
         for (name, ips) in cluster.service_ips().map_err(|e| e.to_string())? {
             if let Some(ip) = ips.first() {
-                if !seen.contains_key(&name) {
-                    n.say(&format!("{name:<8} got {ip}"));
-                    seen.insert(name, ip.clone());
+                if let std::collections::btree_map::Entry::Vacant(entry) = seen.entry(name) {
+                    n.say(&format!("{:<8} got {ip}", entry.key()));
+                    entry.insert(ip.clone());
                 }
             }
         }
@@ -251,5 +251,4 @@ pub(super) fn run_traffic(
             runner.report.spreads.insert(service.to_owned(), spread);
         }
     }
-    runner.report.metrics = crate::daemons::exported_metrics(net, daemons);
 }

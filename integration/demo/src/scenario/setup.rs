@@ -15,7 +15,9 @@ use crate::daemons::{ready_in, Daemons, CONTROLLER_ADMIN, SPEAKER_ADMIN};
 use crate::error::{Error, Result};
 use crate::manifests;
 use crate::state::{alive, DemoState, StateFile};
-use crate::topology::{node_addr, node_name, router_name, DemoNet, API_ADDR, NODES, ROUTERS};
+use crate::topology::{
+    node_addr, node_name, router_name, DemoNet, API_ADDR, API_VIP, NODES, ROUTERS,
+};
 
 /// Step: the namespaces.
 pub const NETWORK: &str = "network namespaces created";
@@ -74,6 +76,7 @@ pub fn api_server(
             old.pid
         ));
     }
+    remove_old_logs(dir);
     let kubeconfig = dir.join("kubeconfig");
     let state = StateFile::create(DemoState {
         pid: std::process::id(),
@@ -110,6 +113,18 @@ pub fn api_server(
     ))
 }
 
+/// Removes the logs of an earlier demo (each run's logs stay until the next).
+fn remove_old_logs(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.extension().is_some_and(|e| e == "log") {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// Starts the controller and waits until it is ready.
 pub fn controller(
     cancel: &Cancel,
@@ -142,7 +157,6 @@ pub fn speakers(
     std::fs::write(&key, MEMBERLIST_KEY)
         .map_err(|e| Error::io("writing the liveness group key", e))?;
     for i in 0..NODES {
-        daemons.start_standins(net, i)?;
         daemons.start_speaker(net, i, &state.state.kubeconfig, &key)?;
     }
     for i in 0..NODES {
@@ -154,11 +168,7 @@ pub fn speakers(
                 ready_in(&net.nodes[i].ns, SPEAKER_ADMIN)
             },
         )?;
-        n.say(&format!(
-            "{}: ferrolb-speaker ready; stand-in pods on :80 and API server on {}:6443",
-            node_name(i),
-            node_addr(i)
-        ));
+        n.say(&format!("{}: ferrolb-speaker ready", node_name(i)));
     }
     Ok(((), "3 speakers in one liveness group".into()))
 }
@@ -170,6 +180,12 @@ pub fn routers(
     daemons: &mut Daemons,
     n: &Narrator,
 ) -> Result<((), String)> {
+    // The API servers first: a router hands the VIP over while none of its
+    // load balancer's backends is healthy.
+    for i in 0..NODES {
+        daemons.start_standins(net, i)?;
+    }
+    n.say("stand-in pods (:80) and API servers (:6443) running on node-1..3");
     for (i, config) in manifests::ROUTERS.iter().enumerate() {
         daemons.start_router(net, i, config)?;
     }
@@ -182,13 +198,25 @@ pub fn routers(
                 .ok_or_else(|| format!("{} {}", response.status, response.body.trim()))
         })?;
         n.say(&format!(
-            "{}: ferrolb-router ready (BGP on {}:179, TCP LB on :6443, admin API {})",
+            "{}: ferrolb-router ready (BGP on {}:179, TCP LB on {API_VIP}:6443, admin API {})",
             router_name(i),
             net.routers[i].addr,
             daemons.router_socket(i).display()
         ));
     }
-    Ok(((), "2 routers".into()))
+    let master = cancel.wait_for("a VRRP master for the API server VIP", READY, || {
+        for (i, router) in net.routers.iter().enumerate() {
+            if router.has_addr(API_VIP).map_err(|e| e.to_string())? {
+                return Ok(i);
+            }
+        }
+        Err("no router holds it yet".into())
+    })?;
+    n.say(&format!(
+        "{} holds the API server VIP {API_VIP} (VRRP master)",
+        router_name(master)
+    ));
+    Ok(((), format!("{} holds VIP {API_VIP}", router_name(master))))
 }
 
 /// The peers router `i` has Established sessions with.

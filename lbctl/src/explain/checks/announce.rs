@@ -1,7 +1,7 @@
 //! Announcing: advertisements, which speakers should and do announce over
 //! BGP, and their BGP sessions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ferrolb_api::{any_selector_matches, IPAddressPool};
 
@@ -9,61 +9,74 @@ use super::name;
 use crate::explain::facts::ExplainFacts;
 use crate::explain::verdict::Check;
 
+/// An advertisement's name, `ipAddressPools`, `ipAddressPoolSelectors` and
+/// `serviceSelectors` (the same fields in BGP and L2 advertisements).
+type Selection<'a> = (
+    Option<&'a str>,
+    &'a [String],
+    &'a [ferrolb_api::LabelSelector],
+    &'a [ferrolb_api::LabelSelector],
+);
+
+/// The [`Selection`] of a BGP or an L2 advertisement: the same fields,
+/// in two types without a common trait.
+macro_rules! selection {
+    ($a:expr) => {
+        (
+            $a.metadata.name.as_deref(),
+            &$a.spec.ip_address_pools[..],
+            &$a.spec.ip_address_pool_selectors[..],
+            &$a.spec.service_selectors[..],
+        )
+    };
+}
+
+/// The names of the advertisements selecting pool `pool_name` (labelled
+/// `pool_labels`) and a Service labelled `labels`.
+fn selecting<'a>(
+    advertisements: Vec<Selection<'a>>,
+    pool_name: &str,
+    pool_labels: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> Vec<&'a str> {
+    advertisements
+        .into_iter()
+        .filter(|(_, names, selectors, services)| {
+            let pool_selected = (names.is_empty() && selectors.is_empty())
+                || names.iter().any(|n| n == pool_name)
+                || (!selectors.is_empty()
+                    && any_selector_matches(selectors, pool_labels).unwrap_or(false));
+            pool_selected && any_selector_matches(services, labels).unwrap_or(false)
+        })
+        .filter_map(|(name, ..)| name)
+        .collect()
+}
+
 /// Which advertisements announce the pool: the check, and whether BGP
 /// and L2 are in use.
 pub(super) fn advertisements(f: &ExplainFacts, pool: &IPAddressPool) -> (Check, bool, bool) {
     let pool_name = name(pool);
     let pool_labels = pool.metadata.labels.clone().unwrap_or_default();
     let labels = &f.service.labels;
-    // (name, ipAddressPools, ipAddressPoolSelectors, serviceSelectors)
-    type Selection<'a> = (
-        Option<&'a str>,
-        &'a [String],
-        &'a [ferrolb_api::LabelSelector],
-        &'a [ferrolb_api::LabelSelector],
-    );
-    let selecting = |advertisements: Vec<Selection<'_>>| -> Vec<&str> {
-        advertisements
-            .into_iter()
-            .filter(|(_, names, selectors, services)| {
-                let pool_selected = (names.is_empty() && selectors.is_empty())
-                    || names.iter().any(|n| n == pool_name)
-                    || (!selectors.is_empty()
-                        && any_selector_matches(selectors, &pool_labels).unwrap_or(false));
-                pool_selected && any_selector_matches(services, labels).unwrap_or(false)
-            })
-            .filter_map(|(name, ..)| name)
-            .collect()
-    };
     let bgp = selecting(
         f.objects
             .bgp_advertisements
             .iter()
-            .map(|a| {
-                let s = &a.spec;
-                (
-                    a.metadata.name.as_deref(),
-                    &s.ip_address_pools[..],
-                    &s.ip_address_pool_selectors[..],
-                    &s.service_selectors[..],
-                )
-            })
+            .map(|a| selection!(a))
             .collect(),
+        pool_name,
+        &pool_labels,
+        labels,
     );
     let l2 = selecting(
         f.objects
             .l2_advertisements
             .iter()
-            .map(|a| {
-                let s = &a.spec;
-                (
-                    a.metadata.name.as_deref(),
-                    &s.ip_address_pools[..],
-                    &s.ip_address_pool_selectors[..],
-                    &s.service_selectors[..],
-                )
-            })
+            .map(|a| selection!(a))
             .collect(),
+        pool_name,
+        &pool_labels,
+        labels,
     );
     let mut said = Vec::new();
     if !bgp.is_empty() {

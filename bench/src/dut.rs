@@ -16,7 +16,7 @@ use ferrolb_testbed::{
     Advertise, BgpConfig, BgpDaemon, Bird, Frr, Gobgp, Neighbor, Netns, Process,
 };
 
-use crate::memory::{resident, Resident};
+use crate::memory::ProcessGroup;
 use crate::peer::PeerIdentity;
 use crate::routeserver::{RouteServerConfig, RouteServerNeighbor};
 
@@ -164,27 +164,6 @@ impl RunningDut {
         })
     }
 
-    /// The processes whose memory counts.
-    pub fn processes(&self) -> &[Process] {
-        match self {
-            RunningDut::Daemon(d) => d.processes(),
-            RunningDut::Ferrolb { process, .. } => std::slice::from_ref(process),
-        }
-    }
-
-    /// `Ok` while every process runs.
-    pub fn check_running(&self) -> ferrolb_testbed::Result<()> {
-        self.processes().iter().try_for_each(Process::check_running)
-    }
-
-    /// The resident memory of all its processes together.
-    pub fn resident(&self) -> std::io::Result<Resident> {
-        self.processes()
-            .iter()
-            .map(|p| resident(p.pid()))
-            .try_fold(Resident::default(), |sum, r| Ok(sum + r?))
-    }
-
     /// Labels of its processes, e.g. `frr/bgpd`.
     pub fn labels(&self) -> Vec<String> {
         self.processes()
@@ -198,6 +177,15 @@ impl RunningDut {
         match self {
             RunningDut::Daemon(d) => d.log(),
             RunningDut::Ferrolb { process, .. } => process.log(),
+        }
+    }
+}
+
+impl ProcessGroup for RunningDut {
+    fn processes(&self) -> &[Process] {
+        match self {
+            RunningDut::Daemon(d) => d.processes(),
+            RunningDut::Ferrolb { process, .. } => std::slice::from_ref(process),
         }
     }
 }

@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod dut;
 pub mod injector;
 pub mod memory;
@@ -23,6 +24,7 @@ pub mod monitor;
 pub mod peer;
 pub mod prefixes;
 pub mod report;
+pub mod router;
 pub mod routeserver;
 pub mod run;
 pub mod scenario;

@@ -9,7 +9,6 @@
 //!
 //! Must run as root. The markdown table goes to stdout, progress to stderr.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -19,7 +18,6 @@ use ferrolb_bench::dut::DutKind;
 use ferrolb_bench::report;
 use ferrolb_bench::run::{median, run, Outcome, RunConfig};
 use ferrolb_bench::scenario::Scenario;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,17 +70,9 @@ fn machine() -> String {
 }
 
 fn main() -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    ferrolb_bench::cli::init_logging();
     let cli = Cli::parse();
-    // SAFETY: geteuid(2) has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        bail!("bgp-bench must run as root (network namespaces, port 179, the daemons)");
-    }
+    ferrolb_bench::cli::require_root("bgp-bench")?;
     let routeserver = match cli.routeserver {
         Some(path) => path,
         None => std::env::current_exe()

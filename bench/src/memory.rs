@@ -49,6 +49,27 @@ pub fn parse_status(text: &str) -> Option<Resident> {
     })
 }
 
+/// A device under test made of one or more processes.
+pub trait ProcessGroup {
+    /// The processes whose memory counts.
+    fn processes(&self) -> &[ferrolb_testbed::Process];
+
+    /// `Ok` while every process runs.
+    fn check_running(&self) -> ferrolb_testbed::Result<()> {
+        self.processes()
+            .iter()
+            .try_for_each(ferrolb_testbed::Process::check_running)
+    }
+
+    /// The resident memory of its processes together.
+    fn resident(&self) -> std::io::Result<Resident> {
+        self.processes()
+            .iter()
+            .map(|p| resident(p.pid()))
+            .try_fold(Resident::default(), |sum, r| Ok(sum + r?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,8 @@ fn seconds(s: Option<f64>) -> String {
 }
 
 /// A count with thousands separators.
-fn grouped(n: u64) -> String {
+/// `n` with thousands separated by commas (`1,234,567`).
+pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let groups: Vec<&str> = digits
         .as_bytes()

@@ -28,6 +28,7 @@ use tokio::time::Instant;
 
 use crate::dut::{DutKind, DutPlan, RunningDut};
 use crate::injector::{inject, Feed, InjectorReport};
+use crate::memory::ProcessGroup as _;
 use crate::memory::Resident;
 use crate::monitor::{monitor, MonitorReport};
 use crate::peer::{establish, PeerError, PeerIdentity};

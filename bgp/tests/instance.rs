@@ -10,7 +10,7 @@ use ferrolb_bgp::fsm::Backoff;
 use ferrolb_bgp::instance::{
     ChangeBatch, DynamicNeighborConfig, Instance, InstanceConfig, NeighborConfig,
 };
-use ferrolb_bgp::rib::{ExportPolicy, ImportPolicy};
+use ferrolb_bgp::rib::{ExportPolicy, ImportPolicy, PrefixAction, PrefixList, PrefixListEntry};
 use ferrolb_bgp::session::{DynamicNeighbors, GracefulRestartConfig, PeerConfig};
 use ipnet::IpNet;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -34,38 +34,48 @@ fn fast_retry(peer: &mut PeerConfig) {
     peer.session.idle_hold = Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
 }
 
-/// A router accepting speakers of `SPEAKER_ASN` from 127.0.0.0/8, helping graceful restarts.
-async fn router() -> (Instance, SocketAddr) {
-    let router_id = Ipv4Addr::new(10, 255, 0, 1);
-    let instance = Instance::spawn(InstanceConfig::new(
-        ROUTER_ASN,
-        router_id,
-        vec!["127.0.0.1:0".parse().unwrap()],
-    ))
-    .unwrap();
+/// An instance of `asn` listening on `listen`, accepting neighbours of `peer_asn` from
+/// 127.0.0.0/8 and exporting to them what `export` permits.
+async fn listening(
+    asn: u32,
+    router_id: Ipv4Addr,
+    listen: SocketAddr,
+    peer_asn: u32,
+    export: ExportPolicy,
+    graceful_restart_helper: bool,
+) -> (Instance, SocketAddr) {
+    let instance = Instance::spawn(InstanceConfig::new(asn, router_id, vec![listen])).unwrap();
     let addr = instance.local_addrs()[0];
-    let mut template = PeerConfig::new(
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        ROUTER_ASN,
-        SPEAKER_ASN,
-        router_id,
-    );
+    let mut template = PeerConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST), asn, peer_asn, router_id);
     fast_retry(&mut template);
     instance
         .add_dynamic_neighbors(DynamicNeighborConfig {
             range: DynamicNeighbors {
                 prefixes: vec!["127.0.0.0/8".parse().unwrap()],
-                allowed_asns: vec![SPEAKER_ASN],
+                allowed_asns: vec![peer_asn],
                 limit: None,
                 template,
             },
             import: ImportPolicy::default(),
-            export: ExportPolicy::default(),
-            graceful_restart_helper: true,
+            export,
+            graceful_restart_helper,
         })
         .await
         .unwrap();
     (instance, addr)
+}
+
+/// A router accepting speakers of `SPEAKER_ASN` from 127.0.0.0/8, helping graceful restarts.
+async fn router() -> (Instance, SocketAddr) {
+    listening(
+        ROUTER_ASN,
+        Ipv4Addr::new(10, 255, 0, 1),
+        "127.0.0.1:0".parse().unwrap(),
+        SPEAKER_ASN,
+        ExportPolicy::default(),
+        true,
+    )
+    .await
 }
 
 /// A speaker at 127.0.0.`n` announcing `prefixes` to the router with next hop self.
@@ -146,6 +156,18 @@ impl Fib {
                     "{prefix}: wanted next hops {want:?}, have {:?}",
                     self.routes.get(&prefix)
                 ),
+            }
+        }
+    }
+
+    /// Waits until the table holds exactly `prefixes`.
+    async fn wait_routes(&mut self, prefixes: &[IpNet]) {
+        let want: BTreeSet<IpNet> = prefixes.iter().copied().collect();
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        while self.routes.keys().copied().collect::<BTreeSet<_>>() != want {
+            match tokio::time::timeout_at(deadline, self.changes.recv()).await {
+                Ok(Some(batch)) => self.apply(&batch),
+                _ => panic!("wanted routes {want:?}, have {:?}", self.routes.keys()),
             }
         }
     }
@@ -286,10 +308,16 @@ async fn graceful_restart_keeps_routes_until_end_of_rib() {
     router.shutdown().await.unwrap();
 }
 
-/// BFD reporting the path down closes the session at once: the routes go even though the
-/// speaker could restart gracefully, and come back when the session does.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bfd_down_removes_routes_at_once_and_the_session_comes_back() {
+/// A router with speaker 3 (no graceful restart) and speaker 2 (graceful restart, 120 s) both
+/// announcing the service address, once it has both next hops.
+async fn two_speakers_one_restarting() -> (
+    Instance,
+    SocketAddr,
+    Fib,
+    GracefulRestartConfig,
+    Instance,
+    Instance,
+) {
     let (router, addr) = router().await;
     let mut fib = Fib::subscribe(&router).await;
     let gr = GracefulRestartConfig {
@@ -297,9 +325,17 @@ async fn bfd_down_removes_routes_at_once_and_the_session_comes_back() {
         restarting: false,
         forwarding_preserved: true,
     };
-    let _alive = speaker(3, addr, None, &[service_ip()]).await;
-    let _flapping = speaker(2, addr, Some(gr), &[service_ip()]).await;
+    let alive = speaker(3, addr, None, &[service_ip()]).await;
+    let graceful = speaker(2, addr, Some(gr), &[service_ip()]).await;
     fib.wait_next_hops(service_ip(), &[2, 3]).await;
+    (router, addr, fib, gr, alive, graceful)
+}
+
+/// BFD reporting the path down closes the session at once: the routes go even though the
+/// speaker could restart gracefully, and come back when the session does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bfd_down_removes_routes_at_once_and_the_session_comes_back() {
+    let (router, _, mut fib, _, _alive, _flapping) = two_speakers_one_restarting().await;
 
     router.bfd_down(IpAddr::V4(speaker_addr(2))).await.unwrap();
     fib.wait_next_hops(service_ip(), &[3]).await;
@@ -332,5 +368,145 @@ async fn a_late_subscriber_gets_the_whole_table_first() {
     early.wait_next_hops(service_ip(), &[2]).await;
     let mut late = Fib::subscribe(&router).await;
     late.wait_next_hops(service_ip(), &[2]).await;
+    // A latest-state subscriber too starts from the whole table.
+    let mut latest = router.subscribe_latest().await.unwrap();
+    let table = latest.recv().await.unwrap();
+    assert_eq!(table.len(), 1, "{table:?}");
+    let hops: Vec<NextHop> = table[0]
+        .best
+        .as_ref()
+        .unwrap()
+        .next_hops
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(hops, [NextHop::V4(speaker_addr(2))]);
+    router.shutdown().await.unwrap();
+    // Its stream ends with the instance.
+    assert!(latest.recv().await.is_none());
+}
+
+/// An export policy permitting exactly `prefixes`.
+fn export_only(prefixes: &[IpNet]) -> ExportPolicy {
+    let entries = prefixes
+        .iter()
+        .map(|p| PrefixListEntry::exact(*p, PrefixAction::Permit))
+        .collect();
+    ExportPolicy {
+        prefix_list: Some(PrefixList::new(entries, PrefixAction::Deny).unwrap()),
+        ..ExportPolicy::default()
+    }
+}
+
+/// A new export policy reaches an established neighbour as the difference (learned and
+/// originated routes alike), without resetting its session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_policy_change_is_applied_without_a_session_reset() {
+    let (router, addr) = router().await;
+    let learned_a: IpNet = "10.96.0.10/32".parse().unwrap();
+    let learned_b: IpNet = "10.96.0.11/32".parse().unwrap();
+    let originated: IpNet = "10.97.0.0/24".parse().unwrap();
+    let _speaker = speaker(2, addr, None, &[learned_a, learned_b]).await;
+    router
+        .announce(vec![originated], PathAttributes::default(), None)
+        .await
+        .unwrap();
+
+    // The upstream side: a third AS accepting the router's from loopback.
+    const UPSTREAM_ASN: u32 = 65009;
+    let (upstream, upstream_addr) = listening(
+        UPSTREAM_ASN,
+        Ipv4Addr::new(10, 255, 0, 9),
+        SocketAddr::new(IpAddr::V4(speaker_addr(9)), 0),
+        ROUTER_ASN,
+        export_only(&[]),
+        false,
+    )
+    .await;
+    let mut seen = Fib::subscribe(&upstream).await;
+
+    let mut peer = PeerConfig::new(
+        upstream_addr.ip(),
+        ROUTER_ASN,
+        UPSTREAM_ASN,
+        Ipv4Addr::new(10, 255, 0, 1),
+    );
+    peer.port = upstream_addr.port();
+    peer.local_address = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    fast_retry(&mut peer);
+    let mut neighbor = NeighborConfig::new(peer);
+    neighbor.export = export_only(&[learned_a]);
+    router.add_neighbor(neighbor).await.unwrap();
+    seen.wait_routes(&[learned_a]).await;
+
+    router
+        .set_export_policy(upstream_addr.ip(), export_only(&[learned_b, originated]))
+        .await
+        .unwrap();
+    seen.wait_routes(&[learned_b, originated]).await;
+    let status = router.neighbors().await.unwrap();
+    let to_upstream = status
+        .iter()
+        .find(|n| n.address == upstream_addr.ip())
+        .unwrap();
+    assert!(to_upstream.is_established());
+    assert_eq!(to_upstream.last_down, None, "the session was reset");
+    assert_eq!(to_upstream.prefixes.advertised, 2);
+
+    assert!(router
+        .set_export_policy("192.0.2.99".parse().unwrap(), ExportPolicy::default())
+        .await
+        .is_err());
+    router.shutdown().await.unwrap();
+    upstream.shutdown().await.unwrap();
+}
+
+/// Waits until the router's session from speaker `n` is Established (`up`) or not.
+async fn wait_session(router: &Instance, n: u8, up: bool) {
+    let address = IpAddr::V4(speaker_addr(n));
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let neighbors = router.neighbors().await.unwrap();
+        let established = neighbors
+            .iter()
+            .any(|s| s.address == address && s.is_established());
+        if established == up {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "session of speaker {n} never became established={up}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A speaker stopping for a restart ends its sessions without a NOTIFICATION: a graceful
+/// restart helper keeps its routes until it is back. A plain shutdown (Cease) withdraws them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_speaker_stopping_for_a_restart_keeps_its_routes_at_the_helper() {
+    let (router, addr, mut fib, gr, _alive, restarting) = two_speakers_one_restarting().await;
+
+    restarting.shutdown_for_restart().await.unwrap();
+    wait_session(&router, 2, false).await;
+    fib.assert_steady(service_ip(), &[2, 3], Duration::from_millis(500))
+        .await;
+
+    let back = speaker(
+        2,
+        addr,
+        Some(GracefulRestartConfig {
+            restarting: true,
+            ..gr
+        }),
+        &[service_ip()],
+    )
+    .await;
+    wait_session(&router, 2, true).await;
+    fib.assert_steady(service_ip(), &[2, 3], Duration::from_millis(500))
+        .await;
+
+    back.shutdown().await.unwrap();
+    fib.wait_next_hops(service_ip(), &[3]).await;
     router.shutdown().await.unwrap();
 }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use ferrolb_api::{AddressFamily, IPAddressPoolSpec, ServiceReference};
 use ferrolb_controller::allocator::{Allocator, IpFamilyPolicy, Pool, ServiceRequest};
+use ferrolb_controller::reconcile::cached::CachedService;
 use ferrolb_controller::reconcile::decide::rebuild;
-use k8s_openapi::api::core::v1::Service;
 use serde_json::json;
 
 const SERVICES: usize = 10_000;
@@ -171,7 +171,7 @@ fn allocated() -> (Allocator, Vec<ServiceRequest>) {
 }
 
 /// The Services a restarted controller would list: each with its status.
-fn services_with_status(a: &Allocator) -> Vec<Arc<Service>> {
+fn services_with_status(a: &Allocator) -> Vec<Arc<CachedService>> {
     a.allocations()
         .map(|(key, alloc)| {
             let ingress: Vec<_> = alloc
@@ -336,7 +336,7 @@ fn main() {
     heap_row("allocator after assigning 10,000", (held, peak));
     let (services, held, peak) = heap_of(|| services_with_status(&held_allocator));
     heap_row(
-        "10,000 Service objects (as listed after restart)",
+        "10,000 Services as cached (listed after restart)",
         (held, peak),
     );
     drop(held_allocator);

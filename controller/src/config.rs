@@ -5,6 +5,9 @@ use std::time::Duration;
 /// Name of the controller, as Event reporter and default field manager.
 pub const CONTROLLER_NAME: &str = "ferrolb-controller";
 
+/// Default of [`ControllerConfig::max_concurrent_reconciles`].
+pub const DEFAULT_CONCURRENT_RECONCILES: u16 = 16;
+
 /// Leader-election timings and the Lease they apply to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseSettings {
@@ -84,6 +87,10 @@ pub struct ControllerConfig {
     pub lease: LeaseSettings,
     /// How often pool statuses and pool metrics are brought up to date.
     pub pool_status_interval: Duration,
+    /// Reconciles running at once. Each holds an API request in flight;
+    /// without a bound a start with thousands of waiting Services opens
+    /// thousands of connections to the API server, and holds their buffers.
+    pub max_concurrent_reconciles: u16,
 }
 
 impl ControllerConfig {
@@ -96,6 +103,7 @@ impl ControllerConfig {
             load_balancer_class: None,
             lease: LeaseSettings::default(),
             pool_status_interval: Duration::from_secs(1),
+            max_concurrent_reconciles: DEFAULT_CONCURRENT_RECONCILES,
         }
     }
 }

@@ -7,13 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ferrolb_l2::{L2Announcer, L2Config};
-use ferrolb_testbed::{Netns, NsThread, Topology};
+use ferrolb_testbed::{Netns, NsRuntime, Topology};
 
 const SERVICE_V4: &str = "198.18.0.100";
 const SERVICE_V6: &str = "2001:db8::100";
@@ -38,54 +37,32 @@ fn test_config() -> L2Config {
     }
 }
 
-/// An announcer running on its own thread and runtime inside a node namespace. Dropping it
-/// shuts the announcer down and joins the thread (before the namespace goes).
-struct Speaker {
-    announcer: Option<Arc<L2Announcer>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<NsThread<()>>,
-}
+/// An announcer running on its own runtime inside a node namespace. Dropping it shuts the
+/// announcer down and joins the thread (before the namespace goes).
+struct Speaker(NsRuntime<Arc<L2Announcer>>);
 
 impl Speaker {
     fn start(ns: &Netns, config: L2Config) -> Speaker {
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = ns
-            .spawn_thread_in(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    let announcer = Arc::new(L2Announcer::start(config).await.unwrap());
-                    ready_tx.send(announcer.clone()).unwrap();
-                    let _ = stop_rx.await;
-                    if let Ok(announcer) = Arc::try_unwrap(announcer) {
-                        announcer.shutdown().await;
-                    }
-                })
-            })
-            .unwrap();
-        let announcer = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        Speaker {
-            announcer: Some(announcer),
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+        let running = NsRuntime::start(
+            ns,
+            Duration::from_secs(10),
+            move || async move {
+                let announcer = Arc::new(L2Announcer::start(config).await.unwrap());
+                (announcer.clone(), announcer)
+            },
+            |announcer| async move {
+                // The test's handle is gone by now.
+                if let Ok(announcer) = Arc::try_unwrap(announcer) {
+                    announcer.shutdown().await;
+                }
+            },
+        )
+        .unwrap();
+        Speaker(running)
     }
 
     fn get(&self) -> &L2Announcer {
-        self.announcer.as_ref().unwrap()
-    }
-}
-
-impl Drop for Speaker {
-    fn drop(&mut self) {
-        drop(self.announcer.take());
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.0.handle()
     }
 }
 

@@ -14,57 +14,29 @@ use common::Cluster;
 use ferrolb_fake_apiserver::ResourceRef;
 use ferrolb_l2::{L2Announcer, L2Config};
 use ferrolb_testbed::prelude::*;
-use ferrolb_testbed::NsThread;
 use serde_json::json;
 
 const VIP4: &str = "198.18.0.100";
 const VIP6: &str = "2001:db8::100";
 
-/// FerroLB's L2 responder owning the Service addresses, on its own thread
-/// and runtime inside a node's namespace; stopped on drop.
-struct Responder {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<NsThread<()>>,
-}
-
-impl Responder {
-    fn start(ns: &Netns) -> Responder {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = ns
-            .spawn_thread_in(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    let announcer = L2Announcer::start(L2Config::default()).await.unwrap();
-                    let owned: BTreeMap<IpAddr, Vec<String>> = [VIP4, VIP6]
-                        .iter()
-                        .map(|a| (a.parse().unwrap(), Vec::new()))
-                        .collect();
-                    announcer.set_owned(owned);
-                    ready_tx.send(()).unwrap();
-                    let _ = stopped.await;
-                    announcer.shutdown().await;
-                })
-            })
-            .unwrap();
-        ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        Responder {
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Responder {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+/// FerroLB's L2 responder owning the Service addresses, on its own runtime
+/// inside a node's namespace; stopped on drop.
+fn start_responder(ns: &Netns) -> NsRuntime<()> {
+    NsRuntime::start(
+        ns,
+        Duration::from_secs(10),
+        || async {
+            let announcer = L2Announcer::start(L2Config::default()).await.unwrap();
+            let owned: BTreeMap<IpAddr, Vec<String>> = [VIP4, VIP6]
+                .iter()
+                .map(|a| (a.parse().unwrap(), Vec::new()))
+                .collect();
+            announcer.set_owned(owned);
+            (announcer, ())
+        },
+        |announcer| async move { announcer.shutdown().await },
+    )
+    .unwrap()
 }
 
 /// The API server made reachable from inside `ns`: a listener bound there
@@ -180,7 +152,7 @@ async fn explain_asks_the_segment_who_answers() {
 
     // FerroLB's responder on node-a answers both, and node-a's own
     // addresses resolve to the same MAC: the owner is confirmed.
-    let responder = Responder::start(&node_a.ns);
+    let responder = start_responder(&node_a.ns);
     let out = explain(&c, client, 0).await;
     for vip in [format!("arp {VIP4}"), format!("ndp {VIP6}")] {
         assert_says(

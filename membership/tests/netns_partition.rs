@@ -5,20 +5,15 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{start, wait_view, KEY};
 use ferrolb_membership::{MemberView, DEFAULT_PORT};
-use ferrolb_testbed::{Netns, NsThread, Topology};
-use tokio::sync::{oneshot, watch};
+use ferrolb_testbed::{Netns, NsRuntime, Topology};
+use tokio::sync::watch;
 
-/// A member running on its own thread and tokio runtime inside a namespace.
-struct Speaker {
-    view: watch::Receiver<MemberView>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<NsThread<()>>,
-}
+/// A member running on its own tokio runtime inside a namespace; it leaves the group on drop.
+struct Speaker(NsRuntime<watch::Receiver<MemberView>>);
 
 impl Speaker {
     fn spawn(
@@ -27,40 +22,24 @@ impl Speaker {
         addr: SocketAddr,
         expected: BTreeMap<String, SocketAddr>,
     ) -> Speaker {
-        let (view_tx, view_rx) = mpsc::channel();
-        let (stop_tx, stop_rx) = oneshot::channel();
         let name = name.to_owned();
-        let thread = ns
-            .spawn_thread_in(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    let member = start(&name, addr, &KEY).await;
-                    member.set_expected(expected);
-                    view_tx.send(member.view()).unwrap();
-                    // Runs until the test ends (or panics and drops the sender).
-                    let _ = stop_rx.await;
-                    member.leave().await;
-                });
-            })
-            .unwrap();
-        let view = view_rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        Speaker {
-            view,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+        let running = NsRuntime::start(
+            ns,
+            Duration::from_secs(5),
+            move || async move {
+                let member = start(&name, addr, &KEY).await;
+                member.set_expected(expected);
+                let view = member.view();
+                (member, view)
+            },
+            |member| async move { member.leave().await },
+        )
+        .unwrap();
+        Speaker(running)
     }
-}
 
-impl Drop for Speaker {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    fn view(&self) -> &watch::Receiver<MemberView> {
+        self.0.handle()
     }
 }
 
@@ -86,7 +65,7 @@ fn a_partitioned_node_loses_quorum_and_rejoins_when_healed() {
 
     let whole = |v: &MemberView| v.alive.len() == 3 && v.has_quorum;
     for s in &speakers {
-        wait_view("all three alive", &s.view, Duration::from_secs(3), whole);
+        wait_view("all three alive", s.view(), Duration::from_secs(3), whole);
     }
 
     // Cut node-3's cable.
@@ -94,7 +73,7 @@ fn a_partitioned_node_loses_quorum_and_rejoins_when_healed() {
     let cut = Instant::now();
     let isolated = wait_view(
         "node-3 to lose quorum",
-        &speakers[2].view,
+        speakers[2].view(),
         Duration::from_secs(3),
         |v| !v.has_quorum,
     );
@@ -102,7 +81,7 @@ fn a_partitioned_node_loses_quorum_and_rejoins_when_healed() {
     for s in &speakers[..2] {
         wait_view(
             "the majority to drop node-3",
-            &s.view,
+            s.view(),
             Duration::from_secs(3),
             |v| v.has_quorum && v.alive.len() == 2 && !v.alive.contains("node-3"),
         );
@@ -112,10 +91,10 @@ fn a_partitioned_node_loses_quorum_and_rejoins_when_healed() {
     // The majority never lost quorum, and the minority stays without it while cut off.
     std::thread::sleep(Duration::from_millis(500));
     for s in &speakers[..2] {
-        assert!(s.view.borrow().has_quorum);
+        assert!(s.view().borrow().has_quorum);
     }
-    assert!(!speakers[2].view.borrow().has_quorum);
-    assert_eq!(speakers[2].view.borrow().alive.len(), 1);
+    assert!(!speakers[2].view().borrow().has_quorum);
+    assert_eq!(speakers[2].view().borrow().alive.len(), 1);
 
     // Heal.
     lan.nodes[2].iface.set_up().unwrap();
@@ -123,7 +102,7 @@ fn a_partitioned_node_loses_quorum_and_rejoins_when_healed() {
     for s in &speakers {
         wait_view(
             "all three alive again",
-            &s.view,
+            s.view(),
             Duration::from_secs(5),
             whole,
         );

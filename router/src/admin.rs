@@ -1,6 +1,7 @@
 //! The router's JSON admin API, served next to `/metrics`, `/healthz` and `/readyz` by the
 //! daemon's admin server: `GET /api/v1/peers`, `/api/v1/routes`, `/api/v1/fib`,
-//! `/api/v1/loadbalancer` (see [`crate::lb`], also for setting a backend's state) and
+//! `/api/v1/loadbalancer` (see [`crate::lb`], also for setting a backend's state),
+//! `/api/v1/vrrp` (see [`crate::vrrp::view`]) and
 //! `/api/v1/schema` (the JSON schemas of the others).
 //!
 //! The API listens on loopback or a Unix socket by default. Bound anywhere else it requires a
@@ -34,6 +35,8 @@ use crate::fib::netlink::Netlink;
 use crate::fib::Mode;
 use crate::forwarder::{ForwarderHandle, NextHopUse};
 use crate::lb;
+use crate::vrrp::view::VrrpResponse;
+use crate::vrrp::VrrpBoard;
 
 /// What the handlers talk to, available once the router has started.
 #[derive(Debug, Clone)]
@@ -53,6 +56,7 @@ pub struct Services {
 pub struct AdminState {
     services: Arc<OnceLock<Services>>,
     token: Arc<RwLock<Option<String>>>,
+    vrrp: VrrpBoard,
 }
 
 impl AdminState {
@@ -61,6 +65,7 @@ impl AdminState {
         AdminState {
             services: Arc::default(),
             token: Arc::new(RwLock::new(token)),
+            vrrp: VrrpBoard::default(),
         }
     }
 
@@ -72,6 +77,11 @@ impl AdminState {
     /// Replaces the token (after a reload).
     pub fn set_token(&self, token: Option<String>) {
         *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
+    /// Where the VRRP instances publish their status.
+    pub fn vrrp_board(&self) -> VrrpBoard {
+        self.vrrp.clone()
     }
 
     /// The load balancer, once the router has started.
@@ -120,6 +130,7 @@ pub fn routes(state: AdminState) -> Router {
         .route("/api/v1/fib", get(fib))
         .route("/api/v1/schema", get(schema))
         .route("/api/v1/loadbalancer", get(lb::list))
+        .route("/api/v1/vrrp", get(vrrp_list))
         .route(
             "/api/v1/loadbalancer/frontends/{frontend}/backends/{backend}",
             put(lb::set_state).post(lb::set_state),
@@ -288,6 +299,13 @@ pub(crate) fn interface_name(index: u32) -> Option<String> {
     // SAFETY: on success the buffer holds a NUL-terminated string.
     let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
     Some(name.to_string_lossy().into_owned())
+}
+
+async fn vrrp_list(State(state): State<AdminState>) -> Response {
+    Json(VrrpResponse {
+        instances: state.vrrp.views(),
+    })
+    .into_response()
 }
 
 async fn schema() -> Response {

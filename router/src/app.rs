@@ -132,6 +132,7 @@ pub async fn run(
         &router.config,
         router.load_balancer.clone(),
         daemon.metrics(),
+        state.vrrp_board(),
     )
     .await
     {
@@ -148,7 +149,10 @@ pub async fn run(
         tokio::select! {
             () = daemon.shutdown().wait() => break,
             () = reload.recv() => match config::load_file(path).and_then(|c| Ok((Secrets::read(&c)?, c))) {
-                Ok((secrets, new)) => router.reload(new, secrets, &state).await,
+                Ok((secrets, new)) => {
+                    router.reload(new, secrets, &state).await;
+                    vrrp.reload(&router.config).await;
+                }
                 Err(error) => tracing::error!(
                     path = %path.display(),
                     error = format!("{error:#}"),
@@ -157,9 +161,7 @@ pub async fn run(
             },
         }
     }
-    if let Some(vrrp) = vrrp {
-        vrrp.stop().await;
-    }
+    vrrp.stop().await;
     router.stop().await;
     daemon.finish().await?;
     if let Some(server) = metrics_server {
@@ -222,7 +224,7 @@ impl Router {
             tracing::info!("no peer groups configured: not listening for BGP, not routing");
         }
         let bgp = Instance::spawn(bgp::instance_config(&config)).context("starting BGP")?;
-        let rib = bgp.subscribe().await?;
+        let rib = bgp.subscribe_latest().await?;
         let mut forwarder = None;
         if forwarding {
             let netlink = Netlink::connect(config.fib.route_protocol)?;
@@ -415,6 +417,18 @@ impl Router {
                     .with_context(|| format!("upstream {address} vanished"))?;
                 add_upstream(&self.bgp, new, u, secrets).await?;
                 format!("upstream {address} added")
+            }
+            Action::SetUpstreamExport(address) => {
+                let u = new
+                    .upstream
+                    .iter()
+                    .find(|u| u.address == *address)
+                    .with_context(|| format!("upstream {address} vanished"))?;
+                self.bgp
+                    .set_export_policy(*address, upstream::export_policy(&new.import, u))
+                    .await
+                    .with_context(|| format!("upstream {address}"))?;
+                format!("upstream {address}: export follows the new import section")
             }
             Action::SetAggregates => {
                 let aggregates = upstream::aggregates(new);

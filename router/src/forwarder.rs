@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use ferrolb_api::router_config::NexthopGroups;
-use ferrolb_bgp::instance::ChangeBatch;
+use ferrolb_bgp::instance::LatestChanges;
 use futures::StreamExt;
 use ipnet::IpNet;
 use tokio::sync::{mpsc, oneshot};
@@ -197,18 +197,15 @@ impl Forwarder {
         self.fib.mode()
     }
 
-    /// Runs until shut down; `rib` is the BGP instance's change stream.
-    pub fn spawn(self, rib: mpsc::UnboundedReceiver<ChangeBatch>) -> ForwarderHandle {
+    /// Runs until shut down; `rib` is the BGP instance's change stream (latest state per
+    /// prefix: while the kernel is busy, a prefix's intermediate next-hop sets are skipped).
+    pub fn spawn(self, rib: LatestChanges) -> ForwarderHandle {
         let (tx, rx) = mpsc::channel(16);
         tokio::spawn(self.run(rib, rx));
         ForwarderHandle { commands: tx }
     }
 
-    async fn run(
-        mut self,
-        mut rib: mpsc::UnboundedReceiver<ChangeBatch>,
-        mut commands: mpsc::Receiver<Command>,
-    ) {
+    async fn run(mut self, mut rib: LatestChanges, mut commands: mpsc::Receiver<Command>) {
         let mut audit = tokio::time::interval(AUDIT_INTERVAL);
         audit.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         audit.tick().await;
@@ -216,13 +213,7 @@ impl Forwarder {
         loop {
             tokio::select! {
                 batch = rib.recv(), if rib_open => match batch {
-                    Some(batch) => {
-                        let mut changes: Vec<Desired> = batch.iter().map(learned).collect();
-                        while let Ok(more) = rib.try_recv() {
-                            changes.extend(more.iter().map(learned));
-                        }
-                        self.on_rib(changes).await;
-                    }
+                    Some(batch) => self.on_rib(batch.iter().map(learned).collect()).await,
                     None => rib_open = false,
                 },
                 command = commands.recv() => match command {

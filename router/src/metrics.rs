@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use ferrolb_daemon::MetricsRegistry;
+use ferrolb_daemon::{register_all, MetricDef, MetricsRegistry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -53,6 +53,8 @@ pub struct OpLabel {
 pub struct RouterMetrics {
     session_up: Family<PeerLabel, Gauge>,
     bfd_session_up: Family<PeerLabel, Gauge>,
+    bfd_session_state: Family<PeerLabel, Gauge>,
+    bfd_detection_events: Family<PeerLabel, Counter>,
     bfd_down: Family<PeerLabel, Counter>,
     prefixes_received: Family<PeerLabel, Gauge>,
     prefixes_accepted: Family<PeerLabel, Gauge>,
@@ -80,6 +82,8 @@ impl RouterMetrics {
         let m = RouterMetrics {
             session_up: Family::default(),
             bfd_session_up: Family::default(),
+            bfd_session_state: Family::default(),
+            bfd_detection_events: Family::default(),
             bfd_down: Family::default(),
             prefixes_received: Family::default(),
             prefixes_accepted: Family::default(),
@@ -102,61 +106,76 @@ impl RouterMetrics {
             });
         }
         registry.with_sub_registry("router", |r| {
-            r.register(
-                "bgp_session_up",
-                "1 while the BGP session with the peer is Established",
-                m.session_up.clone(),
-            );
-            r.register(
-                "bfd_session_up",
-                "1 while the BFD session with the peer is Up (peers of groups using BFD)",
-                m.bfd_session_up.clone(),
-            );
-            r.register(
-                "bfd_down_events",
-                "BGP sessions with the peer closed because BFD detected the path down",
-                m.bfd_down.clone(),
-            );
-            r.register(
-                "bgp_prefixes_received",
-                "Prefix announcements received from the peer since it was first seen",
-                m.prefixes_received.clone(),
-            );
-            r.register(
-                "bgp_prefixes_accepted",
-                "Prefixes from the peer currently held and accepted by import safety",
-                m.prefixes_accepted.clone(),
-            );
-            r.register(
-                "prefixes_rejected",
-                "Learned routes (prefix and announcing next hop) refused by import safety",
-                m.rejected.clone(),
-            );
-            r.register_with_unit(
-                "fib_install",
-                "Time to apply one batch of route changes to the kernel",
-                Unit::Seconds,
-                m.fib_install_seconds.clone(),
-            );
-            r.register(
-                "ecmp_width_routes",
-                "Installed routes by number of next hops",
-                m.ecmp_width.clone(),
-            );
-            r.register(
-                "routes_installed",
-                "Routes installed in the kernel",
-                m.routes_installed.clone(),
-            );
-            r.register(
-                "nexthop_groups",
-                "Kernel nexthop groups in use",
-                m.nexthop_groups.clone(),
-            );
-            r.register(
-                "fib_errors",
-                "Kernel route or nexthop operations that failed",
-                m.fib_errors.clone(),
+            register_all(
+                r,
+                [
+                    MetricDef::new(
+                        "bgp_session_up",
+                        "1 while the BGP session with the peer is Established",
+                        m.session_up.clone(),
+                    ),
+                    MetricDef::new(
+                        "bfd_session_up",
+                        "1 while the BFD session with the peer is Up (peers of groups using BFD)",
+                        m.bfd_session_up.clone(),
+                    ),
+                    MetricDef::new(
+                        "bfd_session_state",
+                        "The BFD session's state as RFC 5880 codes it: 0 AdminDown, 1 Down, 2 Init, 3 Up",
+                        m.bfd_session_state.clone(),
+                    ),
+                    MetricDef::new(
+                        "bfd_detection_events",
+                        "Times the BFD session with the peer went down (detection time passed, or the peer said so)",
+                        m.bfd_detection_events.clone(),
+                    ),
+                    MetricDef::new(
+                        "bfd_down_events",
+                        "BGP sessions with the peer closed because BFD detected the path down",
+                        m.bfd_down.clone(),
+                    ),
+                    MetricDef::new(
+                        "bgp_prefixes_received",
+                        "Prefix announcements received from the peer since it was first seen",
+                        m.prefixes_received.clone(),
+                    ),
+                    MetricDef::new(
+                        "bgp_prefixes_accepted",
+                        "Prefixes from the peer currently held and accepted by import safety",
+                        m.prefixes_accepted.clone(),
+                    ),
+                    MetricDef::new(
+                        "prefixes_rejected",
+                        "Learned routes (prefix and announcing next hop) refused by import safety",
+                        m.rejected.clone(),
+                    ),
+                    MetricDef::new(
+                        "fib_install",
+                        "Time to apply one batch of route changes to the kernel",
+                        m.fib_install_seconds.clone(),
+                    )
+                    .unit(Unit::Seconds),
+                    MetricDef::new(
+                        "ecmp_width_routes",
+                        "Installed routes by number of next hops",
+                        m.ecmp_width.clone(),
+                    ),
+                    MetricDef::new(
+                        "routes_installed",
+                        "Routes installed in the kernel",
+                        m.routes_installed.clone(),
+                    ),
+                    MetricDef::new(
+                        "nexthop_groups",
+                        "Kernel nexthop groups in use",
+                        m.nexthop_groups.clone(),
+                    ),
+                    MetricDef::new(
+                        "fib_errors",
+                        "Kernel route or nexthop operations that failed",
+                        m.fib_errors.clone(),
+                    ),
+                ],
             );
         });
         m
@@ -209,7 +228,7 @@ impl RouterMetrics {
         for gone in known.difference(&now) {
             let label = peer_label(*gone);
             self.session_up.remove(&label);
-            self.bfd_session_up.remove(&label);
+            self.remove_bfd(&label);
             self.prefixes_received.remove(&label);
             self.prefixes_accepted.remove(&label);
         }
@@ -229,14 +248,33 @@ impl RouterMetrics {
                     self.bfd_session_up
                         .get_or_create(&label)
                         .set(i64::from(bfd.is_up()));
+                    if let Some(code) = bfd_state_code(&bfd.state) {
+                        self.bfd_session_state.get_or_create(&label).set(code);
+                    }
+                    let events = self.bfd_detection_events.get_or_create(&label);
+                    events.inc_by(bfd.failures.saturating_sub(events.get()));
                 }
-                None => {
-                    self.bfd_session_up.remove(&label);
-                }
+                None => self.remove_bfd(&label),
             }
         }
         *known = now;
     }
+}
+
+impl RouterMetrics {
+    fn remove_bfd(&self, label: &PeerLabel) {
+        self.bfd_session_up.remove(label);
+        self.bfd_session_state.remove(label);
+        self.bfd_detection_events.remove(label);
+    }
+}
+
+/// The RFC 5880 code of a BFD state name.
+fn bfd_state_code(state: &str) -> Option<i64> {
+    ["AdminDown", "Down", "Init", "Up"]
+        .iter()
+        .position(|s| *s == state)
+        .and_then(|i| i64::try_from(i).ok())
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -289,5 +327,55 @@ mod tests {
             assert!(text.contains(line), "{line} in:\n{text}");
         }
         assert!(!text.contains("width=\"2\""), "{text}");
+    }
+
+    #[test]
+    fn bfd_sessions_are_exposed_per_peer() {
+        use crate::api::{BfdView, PrefixCounts};
+        let registry = MetricsRegistry::new();
+        let m = RouterMetrics::register(&registry);
+        let peer = |address: &str, bfd: Option<(&str, u64)>| PeerView {
+            address: address.parse().unwrap(),
+            asn: Some(64513),
+            state: "Established".into(),
+            established: true,
+            uptime_seconds: Some(1),
+            dynamic: false,
+            last_down: None,
+            prefixes: PrefixCounts::default(),
+            bfd: bfd.map(|(state, failures)| BfdView {
+                state: state.into(),
+                remote_state: state.into(),
+                diag: "none".into(),
+                mode: "single-hop".into(),
+                local: "198.18.0.1".parse().unwrap(),
+                interface: None,
+                detection_time_ms: 900,
+                failures,
+            }),
+        };
+        m.set_peers(&[
+            peer("198.18.0.2", Some(("Up", 2))),
+            peer("198.18.0.3", None),
+        ]);
+        let text = registry.encode().unwrap();
+        for line in [
+            "ferrolb_router_bfd_session_state{peer=\"198.18.0.2\"} 3\n",
+            "ferrolb_router_bfd_detection_events_total{peer=\"198.18.0.2\"} 2\n",
+            "ferrolb_router_bfd_session_up{peer=\"198.18.0.2\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        assert!(
+            !text.contains("bfd_session_state{peer=\"198.18.0.3\"}"),
+            "{text}"
+        );
+        // The session goes down once more, then its peer goes away.
+        m.set_peers(&[peer("198.18.0.2", Some(("Down", 3)))]);
+        let text = registry.encode().unwrap();
+        assert!(text.contains("ferrolb_router_bfd_session_state{peer=\"198.18.0.2\"} 1\n"));
+        assert!(text.contains("ferrolb_router_bfd_detection_events_total{peer=\"198.18.0.2\"} 3\n"));
+        m.set_peers(&[]);
+        assert!(!registry.encode().unwrap().contains("198.18.0.2"));
     }
 }

@@ -10,10 +10,13 @@
 //!   (with a Poll Sequence) without resetting any BGP session;
 //! - `fib.multipathHashPolicy`, `fib.setForwardingSysctls` (applied again),
 //!   `fib.keepRoutesOnShutdown`, `admin.tokenFile` (read again);
-//! - `upstream`: neighbours added, removed or re-created when changed (also when the import
-//!   section changes what `learned` upstreams may receive), aggregates followed;
+//! - `upstream`: neighbours added, removed or re-created when changed; when the import section
+//!   changes what `learned` upstreams may receive, their export policy is replaced in place
+//!   (the session stays up); aggregates followed;
 //! - `loadBalancer`: frontends and backends added, removed or changed in place; no
 //!   established connection is closed (removed backends and frontends only take no new ones).
+//! - `vrrp`: instances added, removed, or changed in place (priority, preemption, interval,
+//!   tracked frontends; other changes replace the instance), applied by [`crate::vrrp::Vrrp`].
 //!
 //! Needing a restart (reported in the log, the running values stay): `routerId`, `asn`,
 //! `bgp.listenAddresses`, `bgp.port`, removed listen ranges and removed peer groups with
@@ -57,6 +60,8 @@ pub enum Action {
     SetKeepRoutes(bool),
     /// Configure an upstream neighbour (after the removal of its old settings, if any).
     AddUpstream(IpAddr),
+    /// Give an unchanged `learned` upstream the export policy of the new import section.
+    SetUpstreamExport(IpAddr),
     /// Originate the new set of upstream aggregates, under the new import policy.
     SetAggregates,
     /// Apply the new BFD profiles and the groups' `bfd` to the BFD sessions.
@@ -161,19 +166,19 @@ pub fn diff(old: &RouterConfig, new: &RouterConfig) -> Reload {
 }
 
 /// Upstream neighbours added, removed or changed; a change of import safety changes what
-/// `learned` upstreams may be sent, so their sessions are re-created too (the BGP instance
-/// cannot change a session's export policy in place).
+/// `learned` upstreams may be sent, which their sessions take in place.
 fn diff_upstream(old: &RouterConfig, new: &RouterConfig, r: &mut Reload) {
     let import_changed = old.import != new.import;
     for u in &old.upstream {
         let now = new.upstream.iter().find(|n| n.address == u.address);
-        let recreate =
-            now.is_some_and(|n| n != u || (import_changed && n.announce == AnnounceMode::Learned));
+        let recreate = now.is_some_and(|n| n != u);
         if now.is_none() || recreate {
             r.actions.push(Action::RemoveNeighbor(u.address));
         }
         if recreate {
             r.actions.push(Action::AddUpstream(u.address));
+        } else if now.is_some() && import_changed && u.announce == AnnounceMode::Learned {
+            r.actions.push(Action::SetUpstreamExport(u.address));
         }
     }
     for n in &new.upstream {
@@ -352,12 +357,11 @@ bgp:
                 ],
             ),
             (
-                "a pool added: what it may be sent changed",
+                "a pool added: what it may be sent changed, in place",
                 with(&|c| c.import.service_pools.push("10.97.0.0/24".parse().unwrap())),
                 vec![
                     Action::SetImportPolicy,
-                    Action::RemoveNeighbor(addr("203.0.113.1")),
-                    Action::AddUpstream(addr("203.0.113.1")),
+                    Action::SetUpstreamExport(addr("203.0.113.1")),
                 ],
             ),
             (

@@ -19,14 +19,14 @@ use anyhow::Context;
 use ferrolb_api::router_config::{AnnounceMode, ImportConfig, UpstreamNeighbor};
 use ferrolb_api::RouterConfig;
 use ferrolb_bgp::attribute::{Origin, PathAttributes};
-use ferrolb_bgp::instance::{ChangeBatch, Instance, NeighborConfig};
+use ferrolb_bgp::instance::{Instance, LatestChanges, NeighborConfig};
 use ferrolb_bgp::rib::{
     ExportPolicy, ImportPolicy as BgpImportPolicy, NextHopPolicy, PrefixAction, PrefixList,
     PrefixListEntry,
 };
 use ferrolb_bgp::session::PeerConfig;
 use ipnet::IpNet;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::bgp::{read_password, set_timers};
@@ -100,12 +100,17 @@ pub fn neighbor_config(
             prefix_list: Some(prefix_list(Vec::new())),
             ..BgpImportPolicy::default()
         },
-        export: ExportPolicy {
-            next_hop: NextHopPolicy::SelfAddress,
-            prefix_list: Some(export_list(&config.import, upstream)),
-            ..ExportPolicy::default()
-        },
+        export: export_policy(&config.import, upstream),
         graceful_restart_helper: false,
+    }
+}
+
+/// What `upstream` is sent: next hop self, and only what [`export_list`] permits.
+pub fn export_policy(import: &ImportConfig, upstream: &UpstreamNeighbor) -> ExportPolicy {
+    ExportPolicy {
+        next_hop: NextHopPolicy::SelfAddress,
+        prefix_list: Some(export_list(import, upstream)),
+        ..ExportPolicy::default()
     }
 }
 
@@ -148,7 +153,7 @@ impl AggregateTask {
         policy: watch::Receiver<ImportPolicy>,
         aggregates: BTreeSet<IpNet>,
     ) -> anyhow::Result<AggregateTask> {
-        let rib = bgp.subscribe().await?;
+        let rib = bgp.subscribe_latest().await?;
         let (tx, rx) = watch::channel(aggregates);
         Ok(AggregateTask {
             aggregates: tx,
@@ -169,7 +174,7 @@ impl AggregateTask {
 
 async fn originate_aggregates(
     bgp: Instance,
-    mut rib: mpsc::UnboundedReceiver<ChangeBatch>,
+    mut rib: LatestChanges,
     mut policy: watch::Receiver<ImportPolicy>,
     mut aggregates: watch::Receiver<BTreeSet<IpNet>>,
 ) {

@@ -26,10 +26,14 @@ fn start_upstream(lab: &Lab) -> Bird {
 }
 
 fn yaml(upstream: &str) -> String {
+    yaml_with_pools("10.96.0.0/24", upstream)
+}
+
+fn yaml_with_pools(pools: &str, upstream: &str) -> String {
     router_yaml(
         "",
         &format!(
-            "import:\n  servicePools: [10.96.0.0/24]\n\
+            "import:\n  servicePools: [{pools}]\n\
              upstream:\n  - {{address: {CLIENT_V4}, asn: {UPSTREAM_ASN}, holdTime: 3s, keepaliveTime: 1s{upstream}}}\n"
         ),
     )
@@ -70,6 +74,45 @@ async fn netns_upstream_learns_accepted_service_routes_with_the_router_as_next_h
     upstream
         .wait_no_route(service, WAIT)
         .unwrap_or_else(|e| panic!("{e}\n{}", upstream.log()));
+}
+
+/// A pool added by a reload widens what the upstream is sent, on the running session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netns_upstream_export_follows_a_reloaded_import_section_without_a_reset() {
+    let mut lab = Lab::new(1);
+    lab.start_router(&yaml("")).await;
+    let upstream = start_upstream(&lab);
+    let (service, later) = (net("10.96.0.10/32"), net("10.97.0.10/32"));
+    lab.start_bird(0, &[service, later]);
+    let router_addr = IpAddr::V4(ROUTER_CLIENT_V4);
+    upstream
+        .wait_route_from(service, router_addr, WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", upstream.log()));
+    let routes = upstream.routes().unwrap();
+    assert!(paths_to(&routes, later).next().is_none(), "{routes:#?}");
+
+    let router = lab.router.as_mut().unwrap();
+    std::fs::write(
+        &router.config,
+        yaml_with_pools("10.96.0.0/24, 10.97.0.0/24", ""),
+    )
+    .unwrap();
+    router.child.signal(libc::SIGHUP);
+    upstream
+        .wait_route_from(later, router_addr, WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", upstream.log()));
+    let peer = router.peer(IpAddr::V4(CLIENT_V4)).await.unwrap();
+    assert_eq!(peer["state"], "Established", "{peer}");
+    assert_eq!(
+        peer["lastDown"],
+        serde_json::Value::Null,
+        "session reset: {peer}"
+    );
+    // The first route stayed all along with the router as next hop.
+    let route = upstream
+        .wait_route_from(service, router_addr, WAIT)
+        .unwrap();
+    assert_eq!(route.next_hops, vec![router_addr], "{route:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

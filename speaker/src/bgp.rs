@@ -346,6 +346,34 @@ impl BgpSpeaker {
         Ok(peer)
     }
 
+    /// Ends the sessions of peers that negotiate graceful restart without a
+    /// NOTIFICATION and without withdrawing anything (their BFD sessions say
+    /// AdminDown first, which is no failure): the peers keep this node's
+    /// routes, stale, until the restarted speaker is back, so a DaemonSet
+    /// rollout changes no route. Returns how many peers remain (those
+    /// without graceful restart, to be drained and closed).
+    pub async fn stop_for_restart(&mut self) -> usize {
+        let graceful: Vec<String> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.session.spec.enable_graceful_restart)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in graceful {
+            let Some(mut peer) = self.peers.remove(&name) else {
+                continue;
+            };
+            tracing::info!(peer = %name, address = %peer.address, "stopping for a graceful restart; the peer keeps our routes");
+            if let BfdLink::Attached(a) = std::mem::replace(&mut peer.bfd, BfdLink::Off) {
+                self.bfd.detach(a);
+            }
+            if let Err(e) = peer.instance.shutdown_for_restart().await {
+                tracing::warn!(peer = %name, error = %e, "closing BGP session");
+            }
+        }
+        self.peers.len()
+    }
+
     /// Withdraws every route from every peer, keeping the sessions.
     pub async fn withdraw_all(&mut self) {
         for (name, peer) in &mut self.peers {

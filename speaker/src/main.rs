@@ -45,7 +45,9 @@ struct Cli {
     kubeconfig: Option<PathBuf>,
 
     /// On SIGTERM, routes are withdrawn first and sessions stay up this
-    /// long, so that traffic moves to other nodes before they close.
+    /// long, so that traffic moves to other nodes before they close. Peers
+    /// with graceful restart are not drained: their sessions end without a
+    /// NOTIFICATION and they keep this node's routes until it is back.
     #[arg(long, default_value = "5s")]
     drain_period: ferrolb_api::Duration,
 
@@ -286,9 +288,13 @@ async fn main() -> anyhow::Result<()> {
     if let Some(membership) = membership {
         let _ = membership.await;
     }
-    bgp.withdraw_all().await;
-    tracing::info!(drain_period = %cli.drain_period, "routes withdrawn; draining before closing sessions");
-    tokio::time::sleep(cli.drain_period.as_std()).await;
+    // Peers with graceful restart keep our routes while we restart; only the
+    // others are drained.
+    if bgp.stop_for_restart().await > 0 {
+        bgp.withdraw_all().await;
+        tracing::info!(drain_period = %cli.drain_period, "routes withdrawn; draining before closing sessions");
+        tokio::time::sleep(cli.drain_period.as_std()).await;
+    }
     bgp.close().await;
     let _ = status_writer.await;
     daemon.finish().await?;

@@ -2,8 +2,8 @@
 //! namespace, peer over BGP with BIRD in a router namespace; the fake API
 //! server runs in a fourth namespace on the same LAN. Asserts what the
 //! router learns: next hops per traffic policy and endpoints, attributes,
-//! graceful restart across a speaker crash, and withdraw-before-close on
-//! SIGTERM.
+//! graceful restart across a speaker crash and across SIGTERM (a rollout),
+//! and withdraw-before-close on SIGTERM without graceful restart.
 
 mod common;
 
@@ -43,6 +43,18 @@ fn wait_next_hops(bird: &Bird, prefix: &str, want: &BTreeSet<IpAddr>) {
             "{prefix}: next hops {got:?}, want {want:?}"
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until BIRD's session with `node` is Established.
+fn wait_established(bird: &Bird, node: IpAddr) {
+    let start = Instant::now();
+    while !bird
+        .session_state(node)
+        .is_ok_and(|s| s == ferrolb_testbed::SessionState::Established)
+    {
+        assert!(start.elapsed() < PATIENCE, "no session with {node}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -216,15 +228,61 @@ fn speakers_announce_services_to_the_router() {
     );
     wait_next_hops(&bird, "192.0.2.11/32", &BTreeSet::from([node_ip(0)]));
 
-    // SIGTERM: routes are withdrawn while the process is still draining.
+    // SIGTERM with graceful restart, as a DaemonSet rollout stops a pod: the
+    // session ends without a NOTIFICATION and nothing is drained, so the
+    // router keeps n2's route (stale) until the new speaker is back.
     speakers[1].signal(libc::SIGTERM).unwrap();
+    let stopping = Instant::now();
+    while speakers[1].is_running() {
+        assert!(stopping.elapsed() < PATIENCE, "the speaker did not exit");
+        assert_eq!(
+            next_hops(&bird, "192.0.2.10/32"),
+            all,
+            "route dropped on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        speakers[1]
+            .log()
+            .contains("stopping for a graceful restart"),
+        "{}",
+        speakers[1].log()
+    );
+    assert_eq!(next_hops(&bird, "192.0.2.10/32"), all, "route dropped");
+    speakers[1] = start_speaker(&lan, &scratch, 1);
+    wait_established(&bird, node_ip(1));
+    assert_eq!(next_hops(&bird, "192.0.2.10/32"), all);
+
+    // Without graceful restart, SIGTERM drains: routes are withdrawn while
+    // the process is still running.
+    block_in(api_ns, async {
+        let ns = common::NAMESPACE;
+        let router = lan.nodes[4].v4;
+        common::apply::<BGPPeer>(
+            &client(),
+            &format!(
+                "{{metadata: {{name: router, namespace: {ns}}}, spec: {{myASN: {ASN}, peerASN: {ASN}, peerAddress: \"{router}\", \
+                  connectTime: 1s, enableGracefulRestart: false}}}}"
+            ),
+        )
+        .await;
+    });
+    let start = Instant::now();
+    while speakers[2].log().matches("BGP session configured").count() < 2 {
+        assert!(start.elapsed() < PATIENCE, "session not re-created");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_established(&bird, node_ip(2));
+    wait_next_hops(&bird, "192.0.2.10/32", &all);
+    speakers[2].signal(libc::SIGTERM).unwrap();
     wait_next_hops(
         &bird,
         "192.0.2.10/32",
-        &BTreeSet::from([node_ip(0), node_ip(2)]),
+        &BTreeSet::from([node_ip(0), node_ip(1)]),
     );
     assert!(
-        speakers[1].is_running(),
+        speakers[2].is_running(),
         "withdrawn only after the process ended"
     );
 

@@ -2,14 +2,15 @@
 //! checking task.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::health::{Health, Transition};
-use crate::metrics::BackendMetrics;
+use crate::metrics::{BackendMetrics, Metrics};
+use crate::retire::Retirement;
 use crate::settings::SettingsCell;
 use crate::slow_start;
 
@@ -57,9 +58,9 @@ pub(crate) struct Backend {
     /// `None` for a backend up since it was configured (no slow start then).
     up_since: Mutex<Option<Instant>>,
     last_error: Mutex<Option<String>>,
-    active: AtomicU64,
-    removed: AtomicBool,
+    connections: Retirement,
     pub metrics: BackendMetrics,
+    all_metrics: Metrics,
     checker: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -69,8 +70,10 @@ pub(crate) struct ActiveGuard(Arc<Backend>);
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::Relaxed);
         self.0.metrics.active.dec();
+        if self.0.connections.close() {
+            self.0.release_metrics();
+        }
     }
 }
 
@@ -83,13 +86,15 @@ impl Backend {
         weight: u32,
         rise: u32,
         fall: u32,
-        metrics: BackendMetrics,
+        all_metrics: &Metrics,
     ) -> Backend {
+        let key = address.to_string();
+        let metrics = all_metrics.backend(frontend, &key);
         metrics.up.set(1);
         Backend {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             address,
-            key: address.to_string(),
+            key,
             frontend: frontend.to_owned(),
             weight: AtomicU32::new(weight.max(1)),
             admin: AtomicU8::new(AdminState::Ready.as_u8()),
@@ -97,9 +102,9 @@ impl Backend {
             // A configured backend starts at full weight; slow start is for recoveries.
             up_since: Mutex::new(None),
             last_error: Mutex::new(None),
-            active: AtomicU64::new(0),
-            removed: AtomicBool::new(false),
+            connections: Retirement::default(),
             metrics,
+            all_metrics: all_metrics.clone(),
             checker: Mutex::new(None),
         }
     }
@@ -125,7 +130,7 @@ impl Backend {
     }
 
     pub fn active(&self) -> u64 {
-        self.active.load(Ordering::Relaxed)
+        self.connections.active()
     }
 
     pub fn last_error(&self) -> Option<String> {
@@ -134,7 +139,7 @@ impl Backend {
 
     /// Whether a new connection may go here (limit: per-backend connection cap).
     pub fn is_eligible(&self, limit: Option<u32>) -> bool {
-        !self.removed.load(Ordering::Relaxed)
+        !self.connections.is_retired()
             && self.admin() == AdminState::Ready
             && self.is_up()
             && limit.is_none_or(|l| self.active() < u64::from(l))
@@ -148,7 +153,7 @@ impl Backend {
 
     /// Counts a connection (attempt) until the guard is dropped.
     pub fn open(self: &Arc<Self>) -> ActiveGuard {
-        self.active.fetch_add(1, Ordering::Relaxed);
+        self.connections.open();
         self.metrics.active.inc();
         ActiveGuard(self.clone())
     }
@@ -206,12 +211,19 @@ impl Backend {
         }
     }
 
-    /// Takes the backend out for good: no new connections, no checks.
+    /// Takes the backend out for good: no new connections, no checks. Its metric series
+    /// go once its last connection has closed.
     pub fn retire(&self) {
-        self.removed.store(true, Ordering::Relaxed);
         if let Some(task) = lock(&self.checker).take() {
             task.abort();
         }
+        if self.connections.retire() {
+            self.release_metrics();
+        }
+    }
+
+    fn release_metrics(&self) {
+        self.all_metrics.release_backend(&self.frontend, &self.key);
     }
 }
 

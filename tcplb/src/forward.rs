@@ -203,7 +203,7 @@ impl Direction<'_> {
     /// exchanging small requests hold no copy buffers at all.
     async fn copy_chunk(&self) -> io::Result<usize> {
         let (n, rest) = loop {
-            self.from.readable().await?;
+            read_ready(self.from).await?;
             let step = SCRATCH.with_borrow_mut(|scratch| self.read_and_write(scratch))?;
             if let Some(step) = step {
                 break step;
@@ -211,7 +211,7 @@ impl Direction<'_> {
         };
         let mut written = 0;
         while let Some(left) = rest.get(written..).filter(|r| !r.is_empty()) {
-            self.to.writable().await?;
+            write_ready(self.to).await?;
             match self.to.try_write(left) {
                 Ok(w) => written += w,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
@@ -224,7 +224,7 @@ impl Direction<'_> {
     /// One read into `scratch` and as much of a write as the other side takes now: the
     /// number of bytes read and those still to write, or `None` when the read would block.
     fn read_and_write(&self, scratch: &mut [u8]) -> io::Result<Option<(usize, Vec<u8>)>> {
-        let n = match self.from.try_read(scratch) {
+        let n = match read_draining(self.from, scratch) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) => return Err(e),
@@ -246,7 +246,7 @@ impl Direction<'_> {
     async fn splice_chunk(&self, pipe: &Pipe) -> io::Result<usize> {
         let from_fd = self.from.as_raw_fd();
         let n = loop {
-            self.from.readable().await?;
+            read_ready(self.from).await?;
             match self.from.try_io(Interest::READABLE, || {
                 splice(from_fd, pipe.write.as_raw_fd(), PIPE_SIZE as usize)
             }) {
@@ -258,7 +258,7 @@ impl Direction<'_> {
         let to_fd = self.to.as_raw_fd();
         let mut left = n;
         while left > 0 {
-            self.to.writable().await?;
+            write_ready(self.to).await?;
             match self.to.try_io(Interest::WRITABLE, || {
                 splice(pipe.read.as_raw_fd(), to_fd, left)
             }) {
@@ -269,6 +269,45 @@ impl Direction<'_> {
             }
         }
         Ok(n)
+    }
+}
+
+/// Waits until `socket` may have bytes to read. Each socket is read by one direction only,
+/// so the socket's own reader waker slot serves; it costs no waiter list entry per wait as
+/// `readable()` does, and keeps the connection's future smaller.
+async fn read_ready(socket: &TcpStream) -> io::Result<()> {
+    std::future::poll_fn(|cx| socket.poll_read_ready(cx)).await
+}
+
+/// Waits until `socket` may take bytes; written by one direction only (see [`read_ready`]).
+async fn write_ready(socket: &TcpStream) -> io::Result<()> {
+    std::future::poll_fn(|cx| socket.poll_write_ready(cx)).await
+}
+
+/// One read from `socket`. A read shorter than `buf` emptied the receive queue, so it also
+/// clears the socket's readiness (the readiness seen before the read: bytes arriving since
+/// wake it again). That saves a second read per message whose only answer is EAGAIN.
+fn read_draining(socket: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = None;
+    let fd = socket.as_raw_fd();
+    let result = socket.try_io(Interest::READABLE, || {
+        // SAFETY: reads into the buffer we hold exclusively, at most its length.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = n as usize;
+        got = Some(n);
+        if n > 0 && n < buf.len() {
+            Err(io::ErrorKind::WouldBlock.into())
+        } else {
+            Ok(n)
+        }
+    });
+    match (result, got) {
+        (Ok(n), _) => Ok(n),
+        (Err(e), Some(n)) if e.kind() == io::ErrorKind::WouldBlock => Ok(n),
+        (Err(e), _) => Err(e),
     }
 }
 

@@ -1,30 +1,26 @@
-//! A frontend at run time: its listen sockets (SO_REUSEPORT, one accepting task each), its
-//! backends and the life of each client connection.
+//! A frontend at run time: its listen sockets, its backends and the life of each client
+//! connection.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
 
 use crate::backend::{lock, Backend};
 use crate::balance::{Balancer, Candidate};
 use crate::forward::{self, End};
+use crate::listen::{Admit, Listeners};
 use crate::metrics::{ConnectionBytes, FrontendMetrics, Metrics};
 use crate::proxy_protocol;
+use crate::retire::Retirement;
 use crate::settings::{Settings, SettingsCell};
 use crate::Error;
 
 /// Most backends tried for one client connection before giving up on it.
 const MAX_ATTEMPTS: usize = 3;
-/// Listen backlog: bursts of new connections wait here, not in SYN retries.
-const BACKLOG: u32 = 4096;
-/// Pause after an accept error such as running out of file descriptors.
-const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
 /// One load-balanced service.
 #[derive(Debug)]
@@ -33,8 +29,10 @@ pub(crate) struct Frontend {
     pub settings: SettingsCell,
     pub backends: RwLock<Vec<Arc<Backend>>>,
     balancer: Mutex<Balancer>,
-    /// Accepting tasks per listen address.
-    listeners: Mutex<BTreeMap<SocketAddr, Vec<JoinHandle<()>>>>,
+    listeners: Mutex<Listeners>,
+    /// Client connections from accept to close; the metric series go after the last one
+    /// of a removed frontend.
+    connections: Retirement,
     /// Caps concurrent client connections (`maxConnections`); replaced on reload.
     limit: RwLock<Option<Arc<Semaphore>>>,
     pub metrics: FrontendMetrics,
@@ -49,7 +47,8 @@ impl Frontend {
             settings: SettingsCell::new(settings),
             backends: RwLock::new(Vec::new()),
             balancer: Mutex::new(Balancer::default()),
-            listeners: Mutex::new(BTreeMap::new()),
+            listeners: Mutex::new(Listeners::default()),
+            connections: Retirement::default(),
             limit: RwLock::new(limit),
             metrics: metrics.frontend(name),
             all_metrics: metrics.clone(),
@@ -83,9 +82,13 @@ impl Frontend {
             return;
         }
         let s = self.settings.get();
-        let metrics = self.all_metrics.backend(&self.name, &address.to_string());
         let backend = Arc::new(Backend::new(
-            &self.name, address, weight, s.rise, s.fall, metrics,
+            &self.name,
+            address,
+            weight,
+            s.rise,
+            s.fall,
+            &self.all_metrics,
         ));
         backend.start_checks(self.settings.clone());
         self.backends
@@ -102,82 +105,58 @@ impl Frontend {
                 return true;
             }
             b.retire();
-            if b.active() == 0 {
-                self.all_metrics.forget_backend(&self.name, &b.key);
-            }
             false
         });
     }
 
-    /// Opens `workers` SO_REUSEPORT sockets on `address`, each with its accepting task.
+    /// Listens on `address` with `workers` SO_REUSEPORT sockets, each with its accepting
+    /// task; an address already listened on gets that many sockets, in place.
     pub fn listen(self: &Arc<Self>, address: SocketAddr, workers: usize) -> Result<(), Error> {
-        let err = |source| Error::Listen {
+        let mut listeners = lock(&self.listeners);
+        let before = listeners.sockets(address);
+        let result = listeners.resize(address, workers, self);
+        let after = listeners.sockets(address);
+        if before != after {
+            tracing::info!(frontend = %self.name, %address, sockets = after, "listening");
+        }
+        result.map_err(|source| Error::Listen {
             frontend: self.name.clone(),
             address,
             source,
-        };
-        let mut tasks = Vec::new();
-        for _ in 0..workers.max(1) {
-            let listener = bind(address).map_err(err)?;
-            let me = self.clone();
-            tasks.push(tokio::spawn(async move { me.accept_loop(listener).await }));
-        }
-        tracing::info!(frontend = %self.name, %address, sockets = tasks.len(), "listening");
-        if let Some(old) = lock(&self.listeners).insert(address, tasks) {
-            old.iter().for_each(JoinHandle::abort);
+        })
+    }
+
+    /// Brings every listen address to `workers` sockets (`acceptWorkers`).
+    pub fn set_workers(self: &Arc<Self>, workers: usize) -> Result<(), Error> {
+        for address in self.listen_addresses() {
+            self.listen(address, workers)?;
         }
         Ok(())
     }
 
     /// Closes the listen sockets of `address`; accepted connections are not affected.
     pub fn unlisten(&self, address: SocketAddr) {
-        if let Some(tasks) = lock(&self.listeners).remove(&address) {
-            tasks.iter().for_each(JoinHandle::abort);
+        if lock(&self.listeners).remove(address) {
             tracing::info!(frontend = %self.name, %address, "stopped listening");
         }
     }
 
-    /// Stops listening everywhere and stops all health checks.
+    /// Stops listening everywhere and stops all health checks, for good. The metric series
+    /// go once the last connection has closed.
     pub fn stop(&self) {
-        let addresses: Vec<SocketAddr> = lock(&self.listeners).keys().copied().collect();
-        for a in addresses {
+        for a in self.listen_addresses() {
             self.unlisten(a);
         }
         for b in self.backends() {
             b.retire();
         }
+        if self.connections.retire() {
+            self.all_metrics.release_frontend(&self.name);
+        }
     }
 
     pub fn listen_addresses(&self) -> Vec<SocketAddr> {
-        lock(&self.listeners).keys().copied().collect()
-    }
-
-    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
-        loop {
-            match listener.accept().await {
-                Ok((client, peer)) => {
-                    // Accept first, then wait for a slot: with SO_REUSEPORT each socket has
-                    // its own queue, and a task holding a slot while waiting on an empty
-                    // queue would starve the others.
-                    let limit = self.limit.read().unwrap_or_else(|e| e.into_inner()).clone();
-                    let me = self.clone();
-                    tokio::spawn(async move {
-                        let _permit = match limit {
-                            Some(sem) => match sem.acquire_owned().await {
-                                Ok(p) => Some(p),
-                                Err(_) => return,
-                            },
-                            None => None,
-                        };
-                        me.serve(client, peer).await;
-                    });
-                }
-                Err(error) => {
-                    tracing::warn!(frontend = %self.name, %error, "accept failed");
-                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
-                }
-            }
-        }
+        lock(&self.listeners).addresses()
     }
 
     /// Picks an eligible backend not in `tried`.
@@ -202,7 +181,7 @@ impl Frontend {
     }
 
     /// Serves one client connection from backend choice to close.
-    async fn serve(self: Arc<Self>, client: TcpStream, peer: SocketAddr) {
+    async fn serve(&self, client: TcpStream, peer: SocketAddr) {
         let started = Instant::now();
         let settings = self.settings.get();
         self.metrics.total.inc();
@@ -278,30 +257,54 @@ impl Frontend {
     }
 }
 
+impl Admit for Frontend {
+    fn admit(frontend: &Arc<Self>, client: TcpStream, peer: SocketAddr) {
+        // Accept first, then wait for a slot: with SO_REUSEPORT each socket has its own
+        // queue, and a task holding a slot while waiting on an empty queue would starve the
+        // others.
+        let limit = frontend
+            .limit
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let connection = Connection::open(frontend.clone());
+        tokio::spawn(async move {
+            let _permit = match limit {
+                Some(sem) => match sem.acquire_owned().await {
+                    Ok(p) => Some(p),
+                    Err(_) => return,
+                },
+                None => None,
+            };
+            connection.0.serve(client, peer).await;
+        });
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Counts a client connection on its frontend from accept to close.
+struct Connection(Arc<Frontend>);
+
+impl Connection {
+    fn open(frontend: Arc<Frontend>) -> Connection {
+        frontend.connections.open();
+        Connection(frontend)
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.0.connections.close() {
+            self.0.all_metrics.release_frontend(&self.0.name);
+        }
+    }
+}
+
 fn semaphore(settings: &Settings) -> Option<Arc<Semaphore>> {
     settings
         .max_connections
         .map(|n| Arc::new(Semaphore::new(n as usize)))
-}
-
-fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if address.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
-    if address.is_ipv6() {
-        socket2::SockRef::from(&socket).set_only_v6(true)?;
-    }
-    // The service address may be a VRRP address not (yet) present on this router.
-    let sock = socket2::SockRef::from(&socket);
-    let _ = if address.is_ipv4() {
-        sock.set_freebind_v4(true)
-    } else {
-        sock.set_freebind_v6(true)
-    };
-    socket.bind(address)?;
-    socket.listen(BACKLOG)
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use ferrolb_api::router_config::{Frontend as FrontendConfig, LoadBalancerConfig};
+use ferrolb_api::router_config::{Backend, Frontend as FrontendConfig, LoadBalancerConfig};
 use serde::Serialize;
 
 use crate::backend::{lock, AdminState};
@@ -72,7 +72,8 @@ impl LoadBalancer {
 
     /// Brings the running frontends to `config`, changing only what differs. Must be called
     /// inside a Tokio runtime. On error the parts that could be applied are; the rest is
-    /// reported (and retried by the next `apply`).
+    /// reported, and the next `apply` retries it: what is remembered as running is what
+    /// really runs, so the next plan covers whatever is still missing.
     pub fn apply(&self, config: &LoadBalancerConfig) -> Result<(), Error> {
         let mut state = lock(&self.state);
         let workers = config
@@ -87,13 +88,19 @@ impl LoadBalancer {
             }
         }
         let by_name = |name: &str| config.frontends.iter().find(|f| f.name == name);
-        let mut applied: Vec<FrontendConfig> = Vec::new();
+        // What runs after this apply, by frontend; a frontend left out runs nothing.
+        let mut running: BTreeMap<String, FrontendConfig> = state
+            .config
+            .iter()
+            .filter(|fc| !plan.removed.contains(&fc.name))
+            .map(|fc| (fc.name.clone(), fc.clone()))
+            .collect();
         for name in &plan.added {
             let Some(fc) = by_name(name) else { continue };
             match self.start_frontend(fc, workers) {
                 Ok(f) => {
                     state.frontends.insert(name.clone(), f);
-                    applied.push(fc.clone());
+                    running.insert(name.clone(), fc.clone());
                 }
                 Err(e) => errors.push(e),
             }
@@ -103,27 +110,40 @@ impl LoadBalancer {
             else {
                 continue;
             };
-            match update_frontend(f, fc, change, workers) {
-                Ok(()) => applied.push(fc.clone()),
-                Err(e) => errors.push(e),
+            if change.settings_changed {
+                match Settings::new(fc) {
+                    Ok(settings) => f.set_settings(settings),
+                    Err(e) => {
+                        // Nothing changed: the old configuration still runs.
+                        errors.push(e);
+                        continue;
+                    }
+                }
+            }
+            let now = match update_frontend(f, fc, change, workers) {
+                Ok(()) => fc.clone(),
+                Err(e) => {
+                    errors.push(e);
+                    as_running(f, fc)
+                }
+            };
+            running.insert(change.name.clone(), now);
+        }
+        if workers != state.workers {
+            tracing::info!(workers, "accept workers per listen address");
+        }
+        // Every apply, so sockets a failed one could not open are opened now.
+        for f in state.frontends.values() {
+            if let Err(e) = f.set_workers(workers) {
+                errors.push(e);
             }
         }
-        // Remember what runs: unchanged frontends as they are, failed ones as before.
-        let running: Vec<FrontendConfig> = config
+        // In configuration order, as the next diff expects nothing else of it.
+        state.config = config
             .frontends
             .iter()
-            .filter_map(|fc| {
-                if applied.iter().any(|a| a.name == fc.name)
-                    || !plan.changed.iter().any(|c| c.name == fc.name)
-                        && !plan.added.contains(&fc.name)
-                {
-                    Some(fc.clone())
-                } else {
-                    state.config.iter().find(|o| o.name == fc.name).cloned()
-                }
-            })
+            .filter_map(|fc| running.remove(&fc.name))
             .collect();
-        state.config = running;
         state.workers = workers;
         match errors.len() {
             0 => Ok(()),
@@ -224,9 +244,6 @@ fn update_frontend(
     change: &FrontendChange,
     workers: usize,
 ) -> Result<(), Error> {
-    if change.settings_changed {
-        f.set_settings(Settings::new(fc)?);
-    }
     for address in &change.backends_removed {
         f.remove_backend(*address);
     }
@@ -241,11 +258,30 @@ fn update_frontend(
     for address in &change.listen_removed {
         f.unlisten(*address);
     }
+    let mut result = Ok(());
     for address in &change.listen_added {
-        f.listen(*address, workers)?;
+        if let Err(e) = f.listen(*address, workers) {
+            result = result.and(Err(e));
+        }
     }
-    tracing::info!(frontend = %fc.name, ?change, "frontend updated");
-    Ok(())
+    tracing::info!(frontend = %fc.name, ?change, ok = result.is_ok(), "frontend updated");
+    result
+}
+
+/// What a frontend whose update failed part way runs: the new settings (they are set
+/// first), its listen addresses and backends as they are.
+fn as_running(f: &Frontend, fc: &FrontendConfig) -> FrontendConfig {
+    let mut now = fc.clone();
+    now.listen = f.listen_addresses();
+    now.backends = f
+        .backends()
+        .iter()
+        .map(|b| Backend {
+            address: b.address,
+            weight: b.weight(),
+        })
+        .collect();
+    now
 }
 
 fn default_workers() -> usize {

@@ -17,9 +17,11 @@ pub mod forward;
 mod frontend;
 pub mod health;
 mod lb;
+mod listen;
 pub mod maglev;
 mod metrics;
 pub mod proxy_protocol;
+mod retire;
 mod settings;
 pub mod slow_start;
 

@@ -1,4 +1,10 @@
-//! Prometheus metrics per frontend and per backend.
+//! Prometheus metrics per frontend and per backend. A frontend or backend's series leave the
+//! families once nothing uses them: a reload removed it and its last connection closed.
+//! A name removed and added again shares the series until both are gone.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
 
 use ferrolb_daemon::{register_all, MetricDef};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -46,6 +52,48 @@ pub struct Metrics {
     backend_connect_errors: Family<BackendLabel, Counter>,
     backend_up: Family<BackendLabel, Gauge>,
     check_seconds: Family<BackendLabel, Histogram, fn() -> Histogram>,
+    frontend_users: Users<FrontendLabel>,
+    backend_users: Users<BackendLabel>,
+}
+
+/// How many running frontends or backends use each label's series.
+#[derive(Debug)]
+struct Users<L>(Arc<Mutex<HashMap<L, usize>>>);
+
+impl<L> Clone for Users<L> {
+    fn clone(&self) -> Self {
+        Users(self.0.clone())
+    }
+}
+
+impl<L> Default for Users<L> {
+    fn default() -> Self {
+        Users(Arc::default())
+    }
+}
+
+impl<L: Clone + Eq + Hash> Users<L> {
+    fn add(&self, label: &L) {
+        *crate::backend::lock(&self.0)
+            .entry(label.clone())
+            .or_insert(0) += 1;
+    }
+
+    /// `true` when that was the last user: the series can go.
+    fn remove(&self, label: &L) -> bool {
+        let mut users = crate::backend::lock(&self.0);
+        match users.get_mut(label) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            Some(_) => {
+                users.remove(label);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -64,6 +112,8 @@ impl Default for Metrics {
             backend_connect_errors: Family::default(),
             backend_up: Family::default(),
             check_seconds: Family::new_with_constructor(check_histogram),
+            frontend_users: Users::default(),
+            backend_users: Users::default(),
         }
     }
 }
@@ -145,11 +195,12 @@ impl Metrics {
         m
     }
 
-    /// The handles of one frontend.
+    /// The handles of one frontend, which uses them until [`Metrics::release_frontend`].
     pub(crate) fn frontend(&self, name: &str) -> FrontendMetrics {
         let l = FrontendLabel {
             frontend: name.to_owned(),
         };
+        self.frontend_users.add(&l);
         FrontendMetrics {
             active: self.frontend_active.get_or_create(&l).clone(),
             total: self.frontend_total.get_or_create(&l).clone(),
@@ -159,12 +210,13 @@ impl Metrics {
         }
     }
 
-    /// The handles of one backend.
+    /// The handles of one backend, which uses them until [`Metrics::release_backend`].
     pub(crate) fn backend(&self, frontend: &str, backend: &str) -> BackendMetrics {
         let l = BackendLabel {
             frontend: frontend.to_owned(),
             backend: backend.to_owned(),
         };
+        self.backend_users.add(&l);
         BackendMetrics {
             active: self.backend_active.get_or_create(&l).clone(),
             total: self.backend_total.get_or_create(&l).clone(),
@@ -176,12 +228,32 @@ impl Metrics {
         }
     }
 
-    /// Drops the series of a backend that is gone and has no connections left.
-    pub(crate) fn forget_backend(&self, frontend: &str, backend: &str) {
+    /// A frontend that is gone with no connections left stops using its series; they are
+    /// dropped unless a frontend of the same name uses them too.
+    pub(crate) fn release_frontend(&self, name: &str) {
+        let l = FrontendLabel {
+            frontend: name.to_owned(),
+        };
+        if !self.frontend_users.remove(&l) {
+            return;
+        }
+        self.frontend_active.remove(&l);
+        self.frontend_total.remove(&l);
+        self.frontend_received.remove(&l);
+        self.frontend_sent.remove(&l);
+        self.frontend_unserved.remove(&l);
+    }
+
+    /// A backend that is gone with no connections left stops using its series; they are
+    /// dropped unless a backend of the same frontend and address uses them too.
+    pub(crate) fn release_backend(&self, frontend: &str, backend: &str) {
         let l = BackendLabel {
             frontend: frontend.to_owned(),
             backend: backend.to_owned(),
         };
+        if !self.backend_users.remove(&l) {
+            return;
+        }
         self.backend_active.remove(&l);
         self.backend_total.remove(&l);
         self.backend_sent.remove(&l);

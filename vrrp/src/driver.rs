@@ -1,53 +1,32 @@
 //! [`Instance`]: one virtual router on one interface, driven by a tokio task.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::announce::ArpAnnouncer;
+use crate::announce::Announcer;
 use crate::config::InstanceConfig;
 use crate::error::VrrpError;
-use crate::machine::{Action, Heard, State, VirtualRouter};
+use crate::machine::{Action, Heard, State, VirtualRouter, RESIGN_PRIORITY};
 use crate::netlink::{LinkInfo, Netlink};
-use crate::packet::{decode_ipv4, Advertisement, MULTICAST_V4};
-use crate::socket::VrrpSocket;
+use crate::packet::{Advertisement, PacketError, Received, MULTICAST_V4, MULTICAST_V6};
+use crate::socket::{Endpoints, VrrpSocket};
+use crate::status::Status;
+use crate::vmac::VirtualMacLink;
 
-/// Room for the largest advertisement: 60 bytes of IPv4 header, 8 of VRRP, 255 addresses.
-const RECV_BUFFER: usize = 2048;
+/// Room for the largest advertisement: 60 bytes of IPv4 header, 8 of VRRP, 255 IPv6
+/// addresses.
+const RECV_BUFFER: usize = 4200;
 /// How often the interface is checked for being up (a down interface is a fault).
 const LINK_POLL: Duration = Duration::from_secs(1);
 /// Pause after a failed receive so a persistent socket error cannot spin.
 const RECV_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// What an instance reports (also to metrics and the admin API).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    /// The instance name.
-    pub name: String,
-    /// The current state.
-    pub state: State,
-    /// The master as last heard (this router's primary address when master).
-    pub master: Option<IpAddr>,
-    /// This router's primary address on the interface.
-    pub primary: Option<Ipv4Addr>,
-    /// Whether a tracked condition (external, or the interface being down) fails.
-    pub fault: bool,
-    /// State changes so far.
-    pub transitions: u64,
-    /// Times this router became master.
-    pub became_master: u64,
-    /// Advertisements sent.
-    pub adverts_sent: u64,
-    /// Valid advertisements received for this virtual router.
-    pub adverts_received: u64,
-    /// Packets discarded by the receive checks (TTL, version, checksum, length).
-    pub invalid_received: u64,
-}
-
 enum Command {
     SetFault(bool),
+    Reconfigure(Box<InstanceConfig>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -55,6 +34,7 @@ enum Command {
 /// releases the addresses, as soon as the task notices.
 #[derive(Debug)]
 pub struct Instance {
+    config: InstanceConfig,
     commands: mpsc::UnboundedSender<Command>,
     status: watch::Receiver<Status>,
     task: JoinHandle<()>,
@@ -64,13 +44,15 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Command::SetFault(v) => write!(f, "SetFault({v})"),
+            Command::Reconfigure(c) => write!(f, "Reconfigure({:?})", c.name),
             Command::Shutdown(_) => f.write_str("Shutdown"),
         }
     }
 }
 
 impl Instance {
-    /// Looks up the interface and its primary IPv4 address, opens the sockets, removes
+    /// Looks up the interface and its primary address (IPv4: the first one that is not
+    /// virtual; IPv6: the link-local one), opens the sockets, removes
     /// virtual addresses a previous run may have left behind, and starts (as backup, or as
     /// master for the address owner). Runs in the network namespace of the calling thread.
     pub async fn start(config: InstanceConfig) -> Result<Instance, VrrpError> {
@@ -81,27 +63,30 @@ impl Instance {
             interface: config.interface.clone(),
             reason: reason.to_owned(),
         };
-        let primary = netlink
-            .ipv4_addresses(link.index)
-            .await?
-            .into_iter()
-            .find(|a| !config.addresses.contains(a))
-            .ok_or_else(|| interface_error("no IPv4 address besides the virtual ones"))?;
-        let mac = link
-            .mac
-            .ok_or_else(|| interface_error("no Ethernet address for gratuitous ARP"))?;
-        let socket = VrrpSocket::open(
-            &config.interface,
-            link.index,
-            primary,
-            config.unicast_peers.is_empty(),
-        )
-        .map_err(VrrpError::socket("VRRP raw socket"))?;
-        let arp = ArpAnnouncer::open(link.index, mac).map_err(VrrpError::socket("ARP socket"))?;
-        for address in &config.addresses {
-            netlink.remove(link.index, *address).await?;
-        }
-        let machine = VirtualRouter::new(config.settings(), IpAddr::V4(primary));
+        let primary =
+            primary_address(&netlink.addresses(link.index).await?, &config).ok_or_else(|| {
+                interface_error(if config.is_ipv6() {
+                    "no IPv6 link-local address"
+                } else {
+                    "no IPv4 address besides the virtual ones"
+                })
+            })?;
+        let serving = if config.virtual_mac {
+            Some(VirtualMacLink::create(&netlink, &config, &link).await?)
+        } else {
+            None
+        };
+        let opened = Self::open_sockets(&netlink, &config, &link, serving.as_ref(), primary).await;
+        let (socket, arp, address_index) = match opened {
+            Ok(opened) => opened,
+            Err(error) => {
+                if let Some(v) = &serving {
+                    let _ = netlink.delete_link(v.index).await;
+                }
+                return Err(error);
+            }
+        };
+        let machine = VirtualRouter::new(config.settings(), primary);
         let (status_tx, status_rx) = watch::channel(Status {
             name: config.name.clone(),
             state: State::Initialize,
@@ -113,6 +98,15 @@ impl Instance {
             adverts_sent: 0,
             adverts_received: 0,
             invalid_received: 0,
+            checksum_errors: 0,
+            ttl_errors: 0,
+            priority_zero_sent: 0,
+            priority_zero_received: 0,
+            priority: config.priority,
+            addresses: config.addresses.clone(),
+            interface: config.interface.clone(),
+            vrid: config.vrid,
+            mac: serving.as_ref().map(|v| v.mac).or(link.mac),
         });
         tracing::info!(
             instance = %config.name,
@@ -126,6 +120,8 @@ impl Instance {
         let driver = Driver {
             config,
             link,
+            address_index,
+            macvlan: serving.map(|v| v.index),
             primary,
             machine,
             socket,
@@ -137,10 +133,46 @@ impl Instance {
             gratuitous_at: None,
         };
         Ok(Instance {
+            config: driver.config.clone(),
             commands: commands_tx,
             status: status_rx,
             task: tokio::spawn(driver.run(commands_rx)),
         })
+    }
+
+    /// Opens the VRRP and ARP sockets and removes virtual addresses a previous run may have
+    /// left behind; returns them with the index of the link the addresses go on.
+    async fn open_sockets(
+        netlink: &Netlink,
+        config: &InstanceConfig,
+        link: &LinkInfo,
+        serving: Option<&VirtualMacLink>,
+        primary: IpAddr,
+    ) -> Result<(VrrpSocket, Announcer, u32), VrrpError> {
+        let (send_interface, index, mac) = match serving {
+            Some(v) => (v.name.as_str(), v.index, Some(v.mac)),
+            None => (config.interface.as_str(), link.index, link.mac),
+        };
+        let mac = mac.ok_or_else(|| VrrpError::Interface {
+            interface: config.interface.clone(),
+            reason: "no Ethernet address for gratuitous ARP".into(),
+        })?;
+        let socket = VrrpSocket::open(Endpoints {
+            interface: &config.interface,
+            ifindex: link.index,
+            send_interface,
+            primary,
+            multicast: config.unicast_peers.is_empty(),
+        })
+        .map_err(VrrpError::socket("VRRP raw socket"))?;
+        let arp = Announcer::open(index, mac).map_err(VrrpError::socket("announcement socket"))?;
+        for address in &config.addresses {
+            netlink.remove(link.index, *address).await?;
+            if index != link.index {
+                netlink.remove(index, *address).await?;
+            }
+        }
+        Ok((socket, arp, index))
     }
 
     /// The current status.
@@ -151,6 +183,27 @@ impl Instance {
     /// A receiver that sees every status change.
     pub fn watch(&self) -> watch::Receiver<Status> {
         self.status.clone()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &InstanceConfig {
+        &self.config
+    }
+
+    /// Applies `new` in place (priority, preemption, interval), without leaving the current
+    /// state; fails, changing nothing, if `new` is invalid or needs a new instance (see
+    /// [`InstanceConfig::reconfigurable_to`]).
+    pub fn reconfigure(&mut self, new: InstanceConfig) -> Result<(), VrrpError> {
+        new.validate()?;
+        if !self.config.reconfigurable_to(&new) {
+            return Err(VrrpError::Config(format!(
+                "instance {:?}: only priority, preemption and timers change in place",
+                new.name
+            )));
+        }
+        self.config = new.clone();
+        let _ = self.commands.send(Command::Reconfigure(Box::new(new)));
+        Ok(())
     }
 
     /// Reports a tracked condition failing (`true`: resign and stay out) or recovering.
@@ -172,15 +225,30 @@ impl Instance {
 struct Driver {
     config: InstanceConfig,
     link: LinkInfo,
-    primary: Ipv4Addr,
+    /// The link the virtual addresses go on: the interface, or the virtual MAC's macvlan.
+    address_index: u32,
+    /// The virtual MAC's macvlan, deleted at stop.
+    macvlan: Option<u32>,
+    primary: IpAddr,
     machine: VirtualRouter,
     socket: VrrpSocket,
-    arp: ArpAnnouncer,
+    arp: Announcer,
     netlink: Netlink,
     status: watch::Sender<Status>,
     external_fault: bool,
     gratuitous_left: u32,
     gratuitous_at: Option<Instant>,
+}
+
+/// The source of advertisements among the interface's `addresses`: IPv4, the first address
+/// that is not virtual (the kernel lists the primary first); IPv6, the link-local address
+/// (RFC 5798 5.1.2.1).
+fn primary_address(addresses: &[IpAddr], config: &InstanceConfig) -> Option<IpAddr> {
+    let v6 = config.is_ipv6();
+    addresses.iter().copied().find(|a| match a {
+        IpAddr::V4(_) => !v6 && !config.addresses.contains(a),
+        IpAddr::V6(a) => v6 && a.is_unicast_link_local(),
+    })
 }
 
 fn now() -> Instant {
@@ -212,6 +280,7 @@ impl Driver {
                         self.external_fault = fault;
                         self.update_fault().await;
                     }
+                    Some(Command::Reconfigure(new)) => self.reconfigure(*new).await,
                     Some(Command::Shutdown(done)) => {
                         self.stop().await;
                         let _ = done.send(());
@@ -223,7 +292,7 @@ impl Driver {
                     }
                 },
                 received = self.socket.recv(&mut buf) => match received {
-                    Ok(n) => self.on_datagram(buf.get(..n).unwrap_or_default()).await,
+                    Ok(received) => self.on_datagram(received).await,
                     Err(error) => {
                         tracing::warn!(instance = %self.config.name, %error, "receiving VRRP");
                         tokio::time::sleep(RECV_ERROR_PAUSE).await;
@@ -248,6 +317,29 @@ impl Driver {
         }
     }
 
+    /// The VRRP group of the instance's family.
+    fn multicast(&self) -> IpAddr {
+        if self.primary.is_ipv6() {
+            MULTICAST_V6.into()
+        } else {
+            MULTICAST_V4.into()
+        }
+    }
+
+    async fn reconfigure(&mut self, new: InstanceConfig) {
+        tracing::info!(
+            instance = %new.name,
+            priority = new.priority,
+            preempt = new.preempt,
+            advert_interval = new.advert_interval,
+            "VRRP instance reconfigured"
+        );
+        let actions = self.machine.reconfigure(now(), new.settings());
+        self.status.send_modify(|s| s.priority = new.priority);
+        self.config = new;
+        self.execute(actions).await;
+    }
+
     async fn update_fault(&mut self) {
         let fault = self.external_fault || !self.link.up;
         if fault != self.status.borrow().fault {
@@ -267,21 +359,32 @@ impl Driver {
     async fn stop(&mut self) {
         let actions = self.machine.shutdown();
         self.execute(actions).await;
+        if let Some(index) = self.macvlan {
+            if let Err(error) = self.netlink.delete_link(index).await {
+                tracing::warn!(instance = %self.config.name, %error, "deleting the virtual MAC interface");
+            }
+        }
         tracing::info!(instance = %self.config.name, "VRRP instance stopped");
     }
 
-    async fn on_datagram(&mut self, datagram: &[u8]) {
-        let received = match decode_ipv4(datagram) {
+    async fn on_datagram(&mut self, received: Result<Received, PacketError>) {
+        let received = match received {
             Ok(r) => r,
             Err(error) => {
                 tracing::debug!(instance = %self.config.name, %error, "VRRP packet discarded");
-                self.status.send_modify(|s| s.invalid_received += 1);
+                self.status.send_modify(|s| {
+                    s.invalid_received += 1;
+                    match error {
+                        PacketError::BadChecksum => s.checksum_errors += 1,
+                        PacketError::BadTtl(_) => s.ttl_errors += 1,
+                        _ => {}
+                    }
+                });
                 return;
             }
         };
-        let ours = IpAddr::V4(self.primary);
-        let to_us =
-            received.destination == IpAddr::V4(MULTICAST_V4) || received.destination == ours;
+        let ours = self.primary;
+        let to_us = received.destination == self.multicast() || received.destination == ours;
         if received.source == ours || !to_us || received.advertisement.vrid != self.config.vrid {
             return;
         }
@@ -291,7 +394,7 @@ impl Driver {
                 .config
                 .addresses
                 .iter()
-                .all(|a| advertisement.addresses.contains(&IpAddr::V4(*a)))
+                .all(|a| advertisement.addresses.contains(a))
         {
             // RFC 5798 7.1 allows acting on it anyway; a mismatch is a configuration error.
             tracing::debug!(
@@ -301,7 +404,11 @@ impl Driver {
                 "advertisement lists other virtual addresses"
             );
         }
-        self.status.send_modify(|s| s.adverts_received += 1);
+        let resigned = advertisement.priority == RESIGN_PRIORITY;
+        self.status.send_modify(|s| {
+            s.adverts_received += 1;
+            s.priority_zero_received += u64::from(resigned);
+        });
         let heard = Heard {
             source: received.source,
             priority: advertisement.priority,
@@ -317,7 +424,7 @@ impl Driver {
                 Action::Advertise { priority } => self.advertise(priority).await,
                 Action::TakeAddresses => {
                     for address in &self.config.addresses {
-                        if let Err(error) = self.netlink.add(self.link.index, *address).await {
+                        if let Err(error) = self.netlink.add(self.address_index, *address).await {
                             tracing::error!(instance = %self.config.name, %address, %error, "adding virtual address");
                         }
                     }
@@ -328,7 +435,8 @@ impl Driver {
                     self.gratuitous_left = 0;
                     self.gratuitous_at = None;
                     for address in &self.config.addresses {
-                        if let Err(error) = self.netlink.remove(self.link.index, *address).await {
+                        if let Err(error) = self.netlink.remove(self.address_index, *address).await
+                        {
                             tracing::error!(instance = %self.config.name, %address, %error, "removing virtual address");
                         }
                     }
@@ -380,20 +488,15 @@ impl Driver {
             vrid: self.config.vrid,
             priority,
             max_advert_interval: self.config.advert_interval,
-            addresses: self
-                .config
-                .addresses
-                .iter()
-                .map(|a| IpAddr::V4(*a))
-                .collect(),
+            addresses: self.config.addresses.clone(),
         };
         let destinations = if self.config.unicast_peers.is_empty() {
-            vec![MULTICAST_V4]
+            vec![self.multicast()]
         } else {
             self.config.unicast_peers.clone()
         };
         for destination in destinations {
-            let message = match advertisement.encode(self.primary.into(), destination.into()) {
+            let message = match advertisement.encode(self.primary, destination) {
                 Ok(m) => m,
                 Err(error) => {
                     // Validation rules this out; log rather than panic if it ever happens.
@@ -402,7 +505,10 @@ impl Driver {
                 }
             };
             match self.socket.send(&message, destination).await {
-                Ok(()) => self.status.send_modify(|s| s.adverts_sent += 1),
+                Ok(()) => self.status.send_modify(|s| {
+                    s.adverts_sent += 1;
+                    s.priority_zero_sent += u64::from(priority == RESIGN_PRIORITY);
+                }),
                 Err(error) => {
                     tracing::warn!(instance = %self.config.name, %destination, %error, "sending advertisement")
                 }

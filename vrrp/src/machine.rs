@@ -210,6 +210,25 @@ impl VirtualRouter {
         actions
     }
 
+    /// New settings for the same virtual router (a configuration reload). A master
+    /// advertises a changed priority or interval at once, so backups re-elect without waiting
+    /// (a lowered priority lets a preempting backup take over); a backup uses them from the
+    /// next advertisement it hears. Becoming or ceasing to be the address owner changes how
+    /// the router starts, so callers restart the instance for that instead.
+    pub fn reconfigure(&mut self, now: Instant, settings: Settings) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let advertised_changed = settings.priority != self.settings.priority
+            || settings.advert_interval != self.settings.advert_interval;
+        self.settings = settings;
+        if self.state == State::Master && advertised_changed {
+            actions.push(Action::Advertise {
+                priority: self.settings.priority,
+            });
+            self.advert_at = Some(now + centiseconds(self.settings.advert_interval));
+        }
+        actions
+    }
+
     /// Expired timers: Master_Down_Timer in Backup, Adver_Timer in Master.
     pub fn on_timer(&mut self, now: Instant) -> Vec<Action> {
         let mut actions = Vec::new();

@@ -338,3 +338,54 @@ fn fault_resigns_and_recovery_restarts() {
     );
     assert_eq!(late.next_deadline(), None);
 }
+
+#[test]
+fn reconfiguration_takes_effect_in_place() {
+    let t0 = Instant::now();
+    // (state reached, new priority, new interval, advertises at once)
+    let cases = [
+        ("master, priority lowered", 200, 50, 100, true),
+        ("master, interval changed", 200, 200, 50, true),
+        ("master, only preemption changed", 200, 200, 100, false),
+        ("backup, priority raised", 100, 150, 100, false),
+    ];
+    for (name, start, priority, interval, advertises) in cases {
+        let mut vr = VirtualRouter::new(settings(start), ME);
+        vr.startup(t0);
+        if start == 200 {
+            vr.on_timer(t0 + ms(4000));
+            assert_eq!(vr.state(), State::Master, "{name}");
+        } else {
+            vr.on_advertisement(t0, heard(HIGHER, 180));
+        }
+        let mut new = settings(priority);
+        new.advert_interval = interval;
+        new.preempt = false;
+        let now = t0 + ms(5000);
+        let actions = vr.reconfigure(now, new.clone());
+        assert_eq!(
+            actions == [Action::Advertise { priority }],
+            advertises,
+            "{name}: {actions:?}"
+        );
+        assert_eq!(vr.settings(), &new, "{name}");
+        if advertises {
+            assert_eq!(
+                vr.next_deadline(),
+                Some(now + centiseconds(interval)),
+                "{name}"
+            );
+        }
+    }
+
+    // A backup raised above the master preempts it at Master_Down_Timer (preemption on).
+    let mut vr = VirtualRouter::new(settings(100), ME);
+    vr.startup(t0);
+    vr.on_advertisement(t0, heard(HIGHER, 150));
+    vr.reconfigure(t0, settings(200));
+    // The master's next advertisement no longer holds this router back.
+    vr.on_advertisement(t0 + ms(1000), heard(HIGHER, 150));
+    let actions = vr.on_timer(t0 + ms(1000) + master_down_interval(200, 100));
+    assert!(actions.contains(&Action::TakeAddresses), "{actions:?}");
+    assert_eq!(vr.state(), State::Master);
+}

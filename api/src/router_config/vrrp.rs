@@ -48,8 +48,10 @@ pub struct VrrpInstance {
     /// Send advertisements to these routers instead of the multicast group.
     #[serde(default)]
     pub unicast_peers: Vec<IpAddr>,
-    /// Use the virtual MAC `00:00:5e:00:01:<vrid>` (via a macvlan).
-    /// Default: false (gratuitous ARP/unsolicited NA from the interface MAC).
+    /// Serve the addresses from the virtual MAC `00:00:5e:00:01:<vrid>` on a
+    /// macvlan child of `interface` (IPv4 only; the interface then gets
+    /// `arp_ignore=1`). Default: false (gratuitous ARP/unsolicited NA from the
+    /// interface MAC).
     #[serde(default)]
     pub use_virtual_mac: bool,
     /// This router really owns the addresses (RFC 5798 §5.2.4); required

@@ -247,6 +247,12 @@ fn check_vrrp_instance(config: &RouterConfig, p: &str, v: &VrrpInstance, r: &mut
         family,
         "use one instance per family",
     );
+    if v.use_virtual_mac && family == Some(AddressFamily::V6) {
+        r.error(
+            format!("{p}.useVirtualMac"),
+            "a virtual MAC is supported for IPv4 instances only",
+        );
+    }
     check_same_family(
         r,
         &format!("{p}.unicastPeers"),

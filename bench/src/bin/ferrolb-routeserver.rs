@@ -5,22 +5,14 @@
 //! SIGTERM or SIGINT. The tokio runtime is the default multi-threaded one, one worker per core,
 //! as a FerroLB daemon runs.
 
-use std::io::IsTerminal;
-
 use anyhow::Context;
 use clap::Parser;
 use ferrolb_bench::routeserver::RouteServerConfig;
 use tokio::signal::unix::{signal, SignalKind};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    ferrolb_bench::cli::init_logging();
     let config = RouteServerConfig::parse();
     let mut terminate = signal(SignalKind::terminate()).context("watching SIGTERM")?;
     let instance = config.start().await.context("starting the route server")?;

@@ -1,7 +1,8 @@
 //! `tcplb-bench`: FerroLB's TCP load balancer side by side with HAProxy (with and without
 //! `option splice-auto`) and a direct connection, on loopback: bulk throughput, new
 //! connections per second with latency, many concurrent connections (requests/s, p99, proxy
-//! peak RSS), and time to stop sending to a killed backend.
+//! peak RSS), and time to stop sending to a killed backend. `--quick` runs smaller sizes;
+//! `--memory` only the many-connections part.
 //!
 //! Every party runs as its own process (this binary re-executes itself as the backends and
 //! as the FerroLB proxy), so each stays under the per-process open-files limit.
@@ -17,6 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const BACKENDS: u16 = 3;
+/// HAProxy's `maxpipes` for `option splice-auto`.
+const MAX_PIPES: u64 = 200;
 
 #[derive(Clone, Copy)]
 struct Sizes {
@@ -25,6 +28,8 @@ struct Sizes {
     rate_secs: u64,
     concurrent: usize,
     concurrent_secs: u64,
+    /// Only the many-connections part (requests/s, p99, peak RSS): `--memory`.
+    memory_only: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,17 +46,23 @@ fn main() -> anyhow::Result<()> {
                     rate_secs: 3,
                     concurrent: 2000,
                     concurrent_secs: 3,
+                    memory_only: false,
                 }
             } else {
                 Sizes {
                     streams: 4,
                     stream_bytes: 2 << 30,
                     rate_secs: 10,
-                    concurrent: 9000,
+                    // As many as fit under a 20,000 open-files hard limit.
+                    concurrent: 9_700,
                     concurrent_secs: 10,
+                    memory_only: false,
                 }
             };
-            run(sizes)
+            run(Sizes {
+                memory_only: args.iter().any(|a| a == "--memory"),
+                ..sizes
+            })
         }
     }
 }
@@ -155,6 +166,7 @@ fn start_proxy(
     listen: SocketAddr,
     backends: &[SocketAddr],
     dir: &std::path::Path,
+    sizes: Sizes,
 ) -> anyhow::Result<Option<Proc>> {
     let me = std::env::current_exe()?;
     let child = match path {
@@ -181,9 +193,10 @@ fn start_proxy(
                 .map(|(i, b)| format!("  server s{i} {b} check inter 100 rise 2 fall 3\n"))
                 .collect();
             let cfg = format!(
-                "global\n  maxconn 9500\n  maxpipes 200\n  nbthread 2\n\ndefaults\n  mode tcp\n  timeout connect 5s\n  \
+                "global\n  maxconn {}\n  maxpipes {MAX_PIPES}\n  nbthread 2\n\ndefaults\n  mode tcp\n  timeout connect 5s\n  \
                  timeout client 4h\n  timeout server 4h\n  retries 3\n  option redispatch\n{}\n\
                  frontend fe\n  bind {listen}\n  default_backend be\n\nbackend be\n  balance roundrobin\n{}",
+                sizes.concurrent + 50,
                 if splice { "  option splice-auto\n" } else { "" },
                 servers.concat()
             );
@@ -238,7 +251,34 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p) as usize] as f64
 }
 
+/// Raises this process's open-files limit to its hard limit, for it and the processes it
+/// starts: a proxy holds two descriptors per concurrent connection.
+fn raise_open_files() -> anyhow::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read or write the struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(std::io::Error::last_os_error()).context("reading RLIMIT_NOFILE");
+        }
+        limit.rlim_cur = limit.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+            return Err(std::io::Error::last_os_error()).context("raising RLIMIT_NOFILE");
+        }
+    }
+    Ok(limit.rlim_cur)
+}
+
 fn run(sizes: Sizes) -> anyhow::Result<()> {
+    let open_files = raise_open_files()?;
+    // Two descriptors per connection, HAProxy's splice pipes and a margin.
+    anyhow::ensure!(
+        open_files >= 2 * sizes.concurrent as u64 + 2 * MAX_PIPES + 100,
+        "{} concurrent connections need a higher open-files limit than {open_files}",
+        sizes.concurrent
+    );
     let dir = tempfile::tempdir()?;
     let me = std::env::current_exe()?;
     let mut servers = Vec::new();
@@ -266,15 +306,20 @@ fn run(sizes: Sizes) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for path in paths {
         let listen: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-        let proxy = start_proxy(path, listen, &backends, dir.path())?;
+        let proxy = start_proxy(path, listen, &backends, dir.path(), sizes)?;
         let target = if path == Path::Direct {
             backends[0]
         } else {
             listen
         };
-        let gbits = rt.block_on(throughput(target, sizes))?;
-        let (conns_per_sec, conn_p50_us, conn_p99_us) =
-            rt.block_on(conn_rate(target, sizes.rate_secs))?;
+        let (gbits, (conns_per_sec, conn_p50_us, conn_p99_us)) = if sizes.memory_only {
+            (0.0, (0.0, 0.0, 0.0))
+        } else {
+            (
+                rt.block_on(throughput(target, sizes))?,
+                rt.block_on(conn_rate(target, sizes.rate_secs))?,
+            )
+        };
         let (reqs_per_sec, req_p99_us) = rt.block_on(concurrent(target, sizes))?;
         let row = Row {
             gbits,
@@ -291,7 +336,10 @@ fn run(sizes: Sizes) -> anyhow::Result<()> {
         drop(proxy);
     }
     // Kill time: a fresh set of backends per proxy, one killed under load.
-    for (path, row) in rows.iter_mut().filter(|(p, _)| *p != Path::Direct) {
+    let killed = rows
+        .iter_mut()
+        .filter(|(p, _)| *p != Path::Direct && !sizes.memory_only);
+    for (path, row) in killed {
         let mut victims = Vec::new();
         let mut addrs = Vec::new();
         for _ in 0..BACKENDS {
@@ -305,7 +353,7 @@ fn run(sizes: Sizes) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(300));
         let listen: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-        let _proxy = start_proxy(*path, listen, &addrs, dir.path())?;
+        let _proxy = start_proxy(*path, listen, &addrs, dir.path(), sizes)?;
         let victim = victims.remove(2);
         row.kill_ms = Some(rt.block_on(kill_time(listen, victim))?);
     }

@@ -35,6 +35,7 @@
 //! # }
 //! ```
 
+mod latest;
 mod neighbor;
 mod status;
 mod task;
@@ -51,6 +52,7 @@ use crate::rib::{BestRoute, DecisionConfig, ExportPolicy, ImportPolicy, RibChang
 use crate::session::{DynamicNeighbors, Listener, PeerConfig, SessionError};
 use crate::types::{Asn, RouterId};
 
+pub use latest::LatestChanges;
 pub use status::{NeighborStatus, PrefixCounters};
 
 /// One batch of Loc-RIB changes, shared by every subscriber.
@@ -151,6 +153,11 @@ pub(crate) enum Command {
         Notification,
         oneshot::Sender<Result<(), InstanceError>>,
     ),
+    SetExportPolicy(
+        IpAddr,
+        Box<ExportPolicy>,
+        oneshot::Sender<Result<(), InstanceError>>,
+    ),
     AddDynamic(
         Box<DynamicNeighborConfig>,
         oneshot::Sender<Result<(), InstanceError>>,
@@ -158,9 +165,19 @@ pub(crate) enum Command {
     Announce(Vec<IpNet>, Arc<PathAttributes>, Option<NextHop>),
     Withdraw(Vec<IpNet>),
     Subscribe(oneshot::Sender<mpsc::UnboundedReceiver<ChangeBatch>>),
+    SubscribeLatest(oneshot::Sender<LatestChanges>),
     Neighbors(oneshot::Sender<Vec<NeighborStatus>>),
     Routes(oneshot::Sender<Vec<(IpNet, BestRoute)>>),
-    Shutdown(oneshot::Sender<()>),
+    Shutdown(Farewell, oneshot::Sender<()>),
+}
+
+/// How [`Instance`] sessions end when it stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Farewell {
+    /// Cease/Administrative Shutdown: peers drop our routes.
+    Cease,
+    /// No NOTIFICATION: peers helping graceful restarts keep our routes until we are back.
+    Restart,
 }
 
 /// A running BGP speaker. Cheap to clone; the task stops on [`Instance::shutdown`] or when the
@@ -244,6 +261,17 @@ impl Instance {
             .await
     }
 
+    /// Replaces a configured neighbour's export policy in place. An established session is
+    /// sent only the difference (new routes, withdrawals, changed attributes); it is not reset.
+    pub async fn set_export_policy(
+        &self,
+        address: IpAddr,
+        export: ExportPolicy,
+    ) -> Result<(), InstanceError> {
+        self.request(|tx| Command::SetExportPolicy(address, Box::new(export), tx))
+            .await?
+    }
+
     /// Accepts neighbours from a range of addresses.
     pub async fn add_dynamic_neighbors(
         &self,
@@ -282,6 +310,14 @@ impl Instance {
         self.request(Command::Subscribe).await
     }
 
+    /// Loc-RIB changes for a consumer that needs only the current state, such as a FIB
+    /// writer: each prefix that changed is reported once with its latest state, however many
+    /// changes it went through meanwhile, so a slow reader holds at most one entry per prefix.
+    /// The first batch is the whole current table.
+    pub async fn subscribe_latest(&self) -> Result<LatestChanges, InstanceError> {
+        self.request(Command::SubscribeLatest).await
+    }
+
     /// Every neighbour's session state and counters.
     pub async fn neighbors(&self) -> Result<Vec<NeighborStatus>, InstanceError> {
         self.request(Command::Neighbors).await
@@ -294,6 +330,16 @@ impl Instance {
 
     /// Sends Cease to every neighbour and stops the task.
     pub async fn shutdown(&self) -> Result<(), InstanceError> {
-        self.request(Command::Shutdown).await
+        self.request(|tx| Command::Shutdown(Farewell::Cease, tx))
+            .await
+    }
+
+    /// Stops the task for a restart: every connection is dropped without a NOTIFICATION, so
+    /// that neighbours that negotiated graceful restart (RFC 4724) keep our routes, stale,
+    /// until the restarted instance re-establishes and sends End-of-RIB (or their restart
+    /// timer runs out). Routes are not withdrawn first: they should stay in use meanwhile.
+    pub async fn shutdown_for_restart(&self) -> Result<(), InstanceError> {
+        self.request(|tx| Command::Shutdown(Farewell::Restart, tx))
+            .await
     }
 }

@@ -34,6 +34,8 @@ pub(super) struct Session {
     pub negotiated: Negotiated,
     pub since: Instant,
     pub local_asn: Asn,
+    /// Our end of the session's connection (fills in next hop self).
+    pub local: SocketAddr,
     /// The session's writer task (see [`super::task::writer`]).
     pub writer: mpsc::UnboundedSender<Bytes>,
 }
@@ -243,6 +245,7 @@ impl Session {
         info: &PeerInfo,
         peer: PeerId,
         negotiated: Negotiated,
+        local: SocketAddr,
         export: ExportPolicy,
     ) -> Session {
         let opts = CodecOptions {
@@ -255,6 +258,7 @@ impl Session {
             negotiated,
             since: Instant::now(),
             local_asn: info.local_asn,
+            local,
             writer: super::task::writer(control.clone()),
         }
     }

@@ -11,13 +11,15 @@ use tokio::sync::mpsc;
 
 use crate::fsm::{DownReason, State};
 use crate::message::{subcode, Notification};
-use crate::rib::{ImportVerdict, LocRib, OutboundBatch, PeerInfo, RibChange};
+use crate::rib::{ExportPolicy, ImportVerdict, LocRib, OutboundBatch, PeerInfo, RibChange};
 use crate::session::{spawn_peer, Listener, PeerControl, PeerHandle, SessionDown, SessionEvent};
 use crate::types::AddressFamily;
 
+use super::latest::LatestPublisher;
 use super::neighbor::{LocalRoute, Neighbor, Session};
 use super::{
-    ChangeBatch, Command, DynamicNeighborConfig, InstanceConfig, InstanceError, NeighborConfig,
+    ChangeBatch, Command, DynamicNeighborConfig, Farewell, InstanceConfig, InstanceError,
+    NeighborConfig,
 };
 
 /// How long stale routes of a neighbour that came back may wait for its End-of-RIB (FRR's
@@ -46,6 +48,8 @@ struct Task {
     neighbors: HashMap<IpAddr, Neighbor>,
     local: HashMap<IpNet, LocalRoute>,
     subscribers: Vec<mpsc::UnboundedSender<ChangeBatch>>,
+    /// Subscribers that take only the latest state of each prefix.
+    latest: Vec<LatestPublisher>,
     events: mpsc::Sender<PeerEvent>,
     dynamic: mpsc::Sender<(PeerHandle, Arc<DynamicNeighborConfig>)>,
     next_generation: u64,
@@ -65,6 +69,7 @@ pub(super) async fn run(
         neighbors: HashMap::new(),
         local: HashMap::new(),
         subscribers: Vec::new(),
+        latest: Vec::new(),
         events,
         dynamic,
         next_generation: 0,
@@ -72,8 +77,8 @@ pub(super) async fn run(
     loop {
         tokio::select! {
             command = commands.recv() => match command {
-                Some(Command::Shutdown(done)) => {
-                    task.shutdown().await;
+                Some(Command::Shutdown(farewell, done)) => {
+                    task.shutdown(farewell).await;
                     let _ = done.send(());
                     return;
                 }
@@ -84,7 +89,7 @@ pub(super) async fn run(
             Some((handle, range)) = dynamic_rx.recv() => task.dynamic_peer(handle, &range),
         }
     }
-    task.shutdown().await;
+    task.shutdown(Farewell::Cease).await;
 }
 
 impl Task {
@@ -95,6 +100,9 @@ impl Task {
             }
             Command::RemoveNeighbor(address, reply) => {
                 let _ = reply.send(self.remove_neighbor(address));
+            }
+            Command::SetExportPolicy(address, export, reply) => {
+                let _ = reply.send(self.set_export_policy(address, *export));
             }
             Command::AddDynamic(config, reply) => {
                 let _ = reply.send(self.add_dynamic(*config));
@@ -140,25 +148,29 @@ impl Task {
             }
             Command::Subscribe(reply) => {
                 let (tx, rx) = mpsc::unbounded_channel();
-                let snapshot: Vec<RibChange> = self
-                    .rib
-                    .routes()
-                    .map(|(prefix, best)| RibChange {
-                        prefix,
-                        best: Some(best),
-                    })
-                    .collect();
+                let snapshot = self.snapshot();
                 if !snapshot.is_empty() {
                     let _ = tx.send(Arc::new(snapshot));
                 }
                 self.subscribers.push(tx);
                 let _ = reply.send(rx);
             }
+            Command::SubscribeLatest(reply) => {
+                let (publisher, changes) = LatestPublisher::pair();
+                let snapshot = self.snapshot();
+                publisher.publish(&snapshot);
+                self.latest.push(publisher);
+                let _ = reply.send(changes);
+            }
             Command::Neighbors(reply) => {
                 let mut list: Vec<_> = self
                     .neighbors
                     .values()
-                    .map(|n| n.status(&self.rib))
+                    .map(|n| {
+                        let mut status = n.status(&self.rib);
+                        status.prefixes.advertised += originated_only(&self.local, n);
+                        status
+                    })
                     .collect();
                 list.sort_by_key(|s| s.address);
                 let _ = reply.send(list);
@@ -166,8 +178,19 @@ impl Task {
             Command::Routes(reply) => {
                 let _ = reply.send(self.rib.routes().collect());
             }
-            Command::Shutdown(_) => {}
+            Command::Shutdown(..) => {}
         }
+    }
+
+    /// The whole Loc-RIB as changes, for a new subscriber.
+    fn snapshot(&self) -> Vec<RibChange> {
+        self.rib
+            .routes()
+            .map(|(prefix, best)| RibChange {
+                prefix,
+                best: Some(best),
+            })
+            .collect()
     }
 
     fn generation(&mut self) -> u64 {
@@ -213,6 +236,38 @@ impl Task {
                 Err(e) => tracing::error!(%address, error = %e, "removing neighbour from the RIB"),
             }
         }
+        Ok(())
+    }
+
+    fn set_export_policy(
+        &mut self,
+        address: IpAddr,
+        export: ExportPolicy,
+    ) -> Result<(), InstanceError> {
+        let n = self
+            .neighbors
+            .get_mut(&address)
+            .ok_or(InstanceError::UnknownNeighbor(address))?;
+        let exported_before: Vec<IpNet> = exportable(&self.local, n)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        n.export = export;
+        let Some(local) = n.session.as_ref().map(|s| s.local) else {
+            return Ok(());
+        };
+        let policy = n.session_export(local);
+        let Some(session) = n.session.as_mut() else {
+            return Ok(());
+        };
+        let batch = session.out.set_policy(policy, &self.rib);
+        let originated = exportable(&self.local, n);
+        let withdrawn: Vec<IpNet> = exported_before
+            .into_iter()
+            .filter(|p| !n.exports(p))
+            .collect();
+        n.send(&without_local(batch, &self.local), &originated, &withdrawn);
+        tracing::info!(%address, "export policy replaced");
         Ok(())
     }
 
@@ -417,7 +472,7 @@ impl Task {
         }
         let export = n.session_export(local);
         let families = negotiated.families.clone();
-        let mut session = Session::new(&n.control, &info, peer, negotiated, export);
+        let mut session = Session::new(&n.control, &info, peer, negotiated, local, export);
         let batch = session.out.advertise_all(&self.rib);
         n.session = Some(session);
         let initial = without_local(batch, &self.local);
@@ -512,6 +567,10 @@ impl Task {
                 n.send(&without_local(batch, &self.local), &[], &[]);
             }
         }
+        self.latest.retain(LatestPublisher::is_open);
+        for l in &self.latest {
+            l.publish(&changes);
+        }
         let batch: ChangeBatch = Arc::new(changes);
         self.subscribers.retain(|s| s.send(batch.clone()).is_ok());
     }
@@ -532,12 +591,25 @@ impl Task {
         }
     }
 
-    async fn shutdown(&mut self) {
+    async fn shutdown(&mut self, farewell: Farewell) {
         for n in self.neighbors.values() {
-            n.control.shutdown().await;
+            match farewell {
+                Farewell::Cease => n.control.shutdown().await,
+                Farewell::Restart => n.control.abandon().await,
+            }
         }
         self.neighbors.clear();
     }
+}
+
+/// Originated routes an established neighbour has from us that no learned route stands for
+/// in its Adj-RIB-Out (an originated route takes the place of a learned one).
+fn originated_only(local: &HashMap<IpNet, LocalRoute>, n: &Neighbor) -> u64 {
+    let Some(session) = &n.session else { return 0 };
+    local
+        .keys()
+        .filter(|p| n.exports(p) && session.out.advertised(p).is_none())
+        .count() as u64
 }
 
 /// Originated routes a neighbour's export policy permits.

@@ -50,6 +50,8 @@ pub(crate) enum Control {
     /// AutomaticStop with this NOTIFICATION; the session comes back by itself.
     Close(Notification),
     Shutdown,
+    /// End the task and drop the connection without a NOTIFICATION.
+    Abandon,
 }
 
 /// Data for the peer (accepted only while the write buffer has room).
@@ -118,6 +120,14 @@ impl PeerControl {
     pub async fn shutdown(&self) {
         // If the task is already gone, so much the better.
         let _ = self.control.send(Control::Shutdown).await;
+        self.control.closed().await;
+    }
+
+    /// Ends the peer task and drops its connection without a NOTIFICATION, as a speaker about
+    /// to restart does (RFC 4724): a peer that helps graceful restarts keeps our routes, stale,
+    /// until we are back or its restart timer runs out. Returns once the task has ended.
+    pub async fn abandon(&self) {
+        let _ = self.control.send(Control::Abandon).await;
         self.control.closed().await;
     }
 

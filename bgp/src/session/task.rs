@@ -213,6 +213,8 @@ impl PeerTask {
                 self.feed(Which::Candidate, Event::AutomaticStop(notification.clone()));
                 self.feed(Which::Primary, Event::AutomaticStop(notification));
             }
+            // The connections close when the task drops them, with nothing sent first.
+            Control::Abandon => self.finished = true,
         }
     }
 

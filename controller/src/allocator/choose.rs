@@ -211,7 +211,7 @@ impl Allocator {
             return Ok(name);
         }
         if let Some(used) = self.addresses.get(&ip).filter(|u| offers(&u.pool)) {
-            return Ok(&used.pool);
+            return Ok(&*used.pool);
         }
         if let Some(pool) = self.pools().find(|p| p.offers(ip)) {
             return Ok(pool.name());
@@ -315,7 +315,7 @@ impl Allocator {
         let key = request.sharing.key.as_ref()?;
         self.shared.get(key)?.iter().copied().find(|ip| {
             AddressFamily::of(*ip) == family
-                && self.addresses.get(ip).is_some_and(|u| u.pool == name)
+                && self.addresses.get(ip).is_some_and(|u| &*u.pool == name)
                 && self.shareable(*ip, request).is_ok()
         })
     }

@@ -3,14 +3,60 @@
 //! addresses a Service's status still lists.
 
 use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ferrolb_api::{AddressFamily, ServiceReference};
 
 use super::pool::family_index;
 use super::request::to_bits;
 use super::{AddressUse, Allocation, Allocator, ServiceRequest, SharingInfo};
+
+/// The Services holding one address, with their sharing terms, in Service
+/// order. Nearly always a single one: a vector, since a map's first node
+/// alone would cost more than a kilobyte per address.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Holders(Vec<(ServiceReference, SharingInfo)>);
+
+impl Holders {
+    fn position(&self, service: &ServiceReference) -> Result<usize, usize> {
+        self.0.binary_search_by(|(s, _)| s.cmp(service))
+    }
+
+    /// The terms `service` holds the address on.
+    pub(super) fn get(&self, service: &ServiceReference) -> Option<&SharingInfo> {
+        let i = self.position(service).ok()?;
+        self.0.get(i).map(|(_, terms)| terms)
+    }
+
+    /// Adds `service`, or replaces its terms.
+    fn insert(&mut self, service: &ServiceReference, terms: SharingInfo) {
+        match self.position(service) {
+            Ok(i) => self.0[i].1 = terms,
+            Err(i) => self.0.insert(i, (service.clone(), terms)),
+        }
+    }
+
+    /// Removes `service`; its terms if it held the address.
+    fn remove(&mut self, service: &ServiceReference) -> Option<SharingInfo> {
+        let i = self.position(service).ok()?;
+        Some(self.0.remove(i).1)
+    }
+
+    /// Holders and terms, in Service order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&ServiceReference, &SharingInfo)> {
+        self.0.iter().map(|(s, t)| (s, t))
+    }
+
+    /// The holders, in order.
+    pub(super) fn keys(&self) -> impl Iterator<Item = &ServiceReference> {
+        self.0.iter().map(|(s, _)| s)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 impl Allocator {
     /// Keeps those of `ips` that nobody holds any more out of circulation
@@ -75,17 +121,29 @@ impl Allocator {
         service: &ServiceReference,
         terms: SharingInfo,
     ) {
-        if let Some(key) = &terms.key {
-            self.shared.entry(key.clone()).or_default().insert(ip);
-        }
+        // Without a key nobody may share the address, whatever the ports
+        // and selector: keep only that.
+        let terms = match &terms.key {
+            Some(key) => {
+                self.shared.entry(key.clone()).or_default().insert(ip);
+                terms
+            }
+            None => SharingInfo::default(),
+        };
+        let pool_name = self
+            .pools
+            .get(pool)
+            .map_or_else(|| Arc::from(pool), |state| Arc::clone(&state.name));
         match self.addresses.entry(ip) {
             Entry::Occupied(mut used) => {
-                used.get_mut().holders.insert(service.clone(), terms);
+                used.get_mut().holders.insert(service, terms);
             }
             Entry::Vacant(slot) => {
+                let mut holders = Holders::default();
+                holders.insert(service, terms);
                 slot.insert(AddressUse {
-                    pool: pool.to_owned(),
-                    holders: BTreeMap::from([(service.clone(), terms)]),
+                    pool: pool_name,
+                    holders,
                 });
                 self.releasing.remove(&ip);
                 self.withdraw(ip);
@@ -104,7 +162,11 @@ impl Allocator {
             return;
         };
         if let Some(key) = terms.key {
-            if !used.holders.values().any(|t| t.key.as_ref() == Some(&key)) {
+            if !used
+                .holders
+                .iter()
+                .any(|(_, t)| t.key.as_ref() == Some(&key))
+            {
                 if let Some(set) = self.shared.get_mut(&key) {
                     set.remove(&ip);
                     if set.is_empty() {
@@ -116,10 +178,10 @@ impl Allocator {
         if !used.holders.is_empty() {
             return;
         }
-        let pool = used.pool.clone();
+        let pool = Arc::clone(&used.pool);
         self.addresses.remove(&ip);
         let index = family_index(AddressFamily::of(ip));
-        if let Some(state) = self.pools.get_mut(&pool) {
+        if let Some(state) = self.pools.get_mut(&*pool) {
             state.in_use[index] = state.in_use[index].saturating_sub(1);
         }
         self.give_back(ip);

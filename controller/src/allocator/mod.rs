@@ -64,6 +64,7 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ferrolb_api::{AddressFamily, ServiceReference};
 
@@ -72,6 +73,7 @@ pub use interval::IntervalSet;
 pub use pool::{automatic_order, Pool};
 pub use request::{FamilyNeed, IpFamilyPolicy, PortKey, ServiceRequest, SharingInfo};
 
+use holders::Holders;
 use pool::{family_index, FAMILIES};
 use request::from_bits;
 
@@ -141,6 +143,8 @@ enum Shortfall {
 #[derive(Debug, Clone)]
 struct PoolState {
     pool: Pool,
+    /// The pool's name, shared by every address assigned from it.
+    name: Arc<str>,
     /// Addresses of the pool nobody holds, by family index. Addresses the
     /// pool avoids may linger here until [`PoolState::first_free`] meets and
     /// drops them.
@@ -153,6 +157,7 @@ impl PoolState {
     fn new(pool: Pool) -> Self {
         let free = FAMILIES.map(|f| pool.span(f).clone());
         PoolState {
+            name: Arc::from(pool.name()),
             pool,
             free,
             in_use: [0; 2],
@@ -177,10 +182,10 @@ impl PoolState {
 /// Who holds an address.
 #[derive(Debug, Clone)]
 struct AddressUse {
-    /// The pool it was assigned from.
-    pool: String,
+    /// The pool it was assigned from (the pool's own name, shared).
+    pool: Arc<str>,
     /// The Services holding it, with their sharing terms.
-    holders: BTreeMap<ServiceReference, SharingInfo>,
+    holders: Holders,
 }
 
 /// The allocation state: pools, and which Service holds which addresses.

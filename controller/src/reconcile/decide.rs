@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::cached::CachedService;
 use ferrolb_api::ServiceReference;
-use k8s_openapi::api::core::v1::Service;
 
 use super::service::{
     ingress_ips, ingress_is, ownership, recorded_pool, service_ref, service_request, Ownership,
@@ -33,7 +33,7 @@ pub enum Decision {
 /// `namespace_labels` are the labels of the Service's namespace.
 pub fn decide(
     allocator: &mut Allocator,
-    service: &Service,
+    service: &CachedService,
     namespace_labels: BTreeMap<String, String>,
     class: Option<&str>,
 ) -> Decision {
@@ -123,7 +123,11 @@ fn list(ips: &[IpAddr]) -> String {
 /// the last Event emitted for it: the same Event is not emitted twice in a
 /// row (a failure is reported once, not on every pass; a cache that has not
 /// seen the last write yet does not cause a second `IPAllocated`).
-pub fn plan(service: &Service, decision: &Decision, last_event: Option<&PlannedEvent>) -> Plan {
+pub fn plan(
+    service: &CachedService,
+    decision: &Decision,
+    last_event: Option<&PlannedEvent>,
+) -> Plan {
     let mut plan = plan_writes(service, decision);
     if plan.event.is_some() && plan.event.as_ref() == last_event {
         plan.event = None;
@@ -131,7 +135,7 @@ pub fn plan(service: &Service, decision: &Decision, last_event: Option<&PlannedE
     plan
 }
 
-fn plan_writes(service: &Service, decision: &Decision) -> Plan {
+fn plan_writes(service: &CachedService, decision: &Decision) -> Plan {
     let current = ingress_ips(service);
     let recorded = recorded_pool(service);
     match decision {
@@ -211,12 +215,12 @@ pub struct RestoreConflict {
 pub fn rebuild(
     allocator: &mut Allocator,
     pools: Vec<Pool>,
-    services: &[Arc<Service>],
+    services: &[Arc<CachedService>],
     namespace_labels: impl Fn(&str) -> BTreeMap<String, String>,
     class: Option<&str>,
 ) -> (usize, Vec<RestoreConflict>) {
     allocator.set_pools(pools);
-    let mut holders: Vec<(&Service, Vec<IpAddr>)> = services
+    let mut holders: Vec<(&CachedService, Vec<IpAddr>)> = services
         .iter()
         .filter(|s| ownership(s, class) == Ownership::Ours)
         .map(|s| (s.as_ref(), ingress_ips(s)))
@@ -254,11 +258,11 @@ pub fn rebuild(
 /// how many got addresses.
 pub fn assign_waiting(
     allocator: &mut Allocator,
-    services: &[Arc<Service>],
+    services: &[Arc<CachedService>],
     namespace_labels: impl Fn(&str) -> Option<BTreeMap<String, String>>,
     class: Option<&str>,
 ) -> usize {
-    let mut waiting: Vec<&Service> = services
+    let mut waiting: Vec<&CachedService> = services
         .iter()
         .map(AsRef::as_ref)
         .filter(|s| ownership(s, class) == Ownership::Ours)
@@ -282,12 +286,12 @@ pub fn assign_waiting(
 
 /// Creation time, then namespace and name. `None` (never in practice)
 /// sorts first.
-fn oldest_first(a: &Service, b: &Service) -> Ordering {
+fn oldest_first(a: &CachedService, b: &CachedService) -> Ordering {
     age_key(a).cmp(&age_key(b))
 }
 
 fn age_key(
-    s: &Service,
+    s: &CachedService,
 ) -> (
     Option<k8s_openapi::jiff::Timestamp>,
     Option<&str>,
@@ -307,11 +311,11 @@ mod tests {
     use ferrolb_api::IPAddressPoolSpec;
     use serde_json::json;
 
-    fn service(value: serde_json::Value) -> Service {
+    fn service(value: serde_json::Value) -> CachedService {
         serde_json::from_value(value).unwrap()
     }
 
-    fn lb(name: &str, extra_meta: serde_json::Value, status_ips: &[&str]) -> Service {
+    fn lb(name: &str, extra_meta: serde_json::Value, status_ips: &[&str]) -> CachedService {
         let mut meta = json!({"name": name, "namespace": "default"});
         if let (Some(m), Some(extra)) = (meta.as_object_mut(), extra_meta.as_object()) {
             m.extend(extra.clone());

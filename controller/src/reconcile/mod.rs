@@ -11,6 +11,7 @@
 //! so a Service never gets an address another one already shows, and no
 //! address changes across a restart or a change of leader.
 
+pub mod cached;
 pub mod decide;
 pub mod pools;
 pub mod service;
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 use ferrolb_api::{IPAddressPool, ServiceReference};
 use futures::channel::mpsc;
 use futures::{stream, SinkExt, Stream, StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{Namespace, Service};
+use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, watcher, Event};
@@ -35,6 +36,7 @@ use tokio::sync::{watch, Notify};
 use crate::allocator::Allocator;
 use crate::config::ControllerConfig;
 use crate::metrics::Metrics;
+use cached::CachedService;
 use decide::{decide, plan, Decision, EventKind, PlannedEvent};
 use service::{ingress_ips, service_ref};
 
@@ -67,7 +69,7 @@ struct Context {
     config: ControllerConfig,
     metrics: Metrics,
     allocator: Mutex<Allocator>,
-    services: Store<Service>,
+    services: Store<CachedService>,
     namespaces: Store<Namespace>,
     pools: Store<IPAddressPool>,
     /// Set once the allocation state has been rebuilt from the statuses.
@@ -86,7 +88,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn service_object_ref(key: &ServiceReference) -> ObjectRef<Service> {
+fn service_object_ref(key: &ServiceReference) -> ObjectRef<CachedService> {
     ObjectRef::new(&key.name).within(&key.namespace)
 }
 
@@ -175,7 +177,7 @@ impl Context {
 
     /// Serves waiting Services in a fixed order; their reconciles then
     /// write what was decided.
-    fn assign_waiting(&self, allocator: &mut Allocator, services: Vec<Arc<Service>>) {
+    fn assign_waiting(&self, allocator: &mut Allocator, services: Vec<Arc<CachedService>>) {
         decide::assign_waiting(
             allocator,
             &services,
@@ -187,7 +189,7 @@ impl Context {
     /// Reacts to Service watch events the reconciler cannot see: deletions
     /// (the object is gone from the cache) and re-lists (deletions missed
     /// while the watch was down).
-    fn on_service_event(&self, event: &Event<Service>) {
+    fn on_service_event(&self, event: &Event<CachedService>) {
         match event {
             Event::Delete(service) => self.forget(&service_ref(service)),
             Event::InitDone if *self.rebuilt.borrow() => {
@@ -237,13 +239,16 @@ impl Context {
             .collect()
     }
 
-    fn failed_services(&self) -> Vec<ObjectRef<Service>> {
+    fn failed_services(&self) -> Vec<ObjectRef<CachedService>> {
         self.failed().iter().map(service_object_ref).collect()
     }
 }
 
 /// One reconcile of one Service.
-async fn reconcile(service: Arc<Service>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+async fn reconcile(
+    service: Arc<CachedService>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
     ctx.wait_rebuilt().await;
     let started = Instant::now();
     let key = service_ref(&service);
@@ -318,7 +323,7 @@ async fn reconcile(service: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
     Ok(Action::await_change())
 }
 
-fn error_policy(service: Arc<Service>, error: &ReconcileError, _ctx: Arc<Context>) -> Action {
+fn error_policy(service: Arc<CachedService>, error: &ReconcileError, _ctx: Arc<Context>) -> Action {
     tracing::debug!(service = %service.name_any(), %error, "reconcile failed; retrying");
     match error {
         ReconcileError::NamespaceUnknown(_) => Action::requeue(Duration::from_millis(200)),
@@ -372,7 +377,7 @@ async fn report_pool_problems(ctx: &Context, reported: &mut BTreeMap<String, Str
 async fn drive_namespaces(
     ctx: Arc<Context>,
     events: impl Stream<Item = Result<Event<Namespace>, watcher::Error>>,
-    mut reconcile: mpsc::Sender<ObjectRef<Service>>,
+    mut reconcile: mpsc::Sender<ObjectRef<CachedService>>,
 ) {
     let mut events = std::pin::pin!(events);
     let mut seen: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -428,7 +433,7 @@ async fn drive_pool_status(ctx: Arc<Context>) {
 pub async fn run(client: Client, config: ControllerConfig, metrics: Metrics) -> Stopped {
     let (pool_store, pool_writer) = reflector::store::<IPAddressPool>();
     let (namespace_store, namespace_writer) = reflector::store::<Namespace>();
-    let (service_store, service_writer) = reflector::store::<Service>();
+    let (service_store, service_writer) = reflector::store::<CachedService>();
     let pools_api: Api<IPAddressPool> = Api::namespaced(client.clone(), &config.namespace);
     let pool_events = watcher(pools_api, watcher::Config::default())
         .default_backoff()
@@ -454,14 +459,18 @@ pub async fn run(client: Client, config: ControllerConfig, metrics: Metrics) -> 
     });
 
     let watching = ctx.clone();
-    let service_events = watcher(Api::<Service>::all(client), watcher::Config::default())
-        .default_backoff()
-        .reflect(service_writer)
-        .inspect_ok(move |event| watching.on_service_event(event))
-        .applied_objects();
+    let concurrency = ctx.config.max_concurrent_reconciles;
+    let service_events = watcher(
+        Api::<CachedService>::all(client),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(service_writer)
+    .inspect_ok(move |event| watching.on_service_event(event))
+    .applied_objects();
 
     let (reconcile_all_tx, reconcile_all_rx) = mpsc::channel::<()>(1);
-    let (namespace_tx, namespace_rx) = mpsc::channel::<ObjectRef<Service>>(256);
+    let (namespace_tx, namespace_rx) = mpsc::channel::<ObjectRef<CachedService>>(256);
     let retry = stream::unfold(ctx.clone(), |ctx| async move {
         ctx.retry_failed.notified().await;
         let failed = ctx.failed_services();
@@ -483,6 +492,7 @@ pub async fn run(client: Client, config: ControllerConfig, metrics: Metrics) -> 
     };
 
     let controller = Controller::for_stream(service_events, ctx.services.clone())
+        .with_config(controller::Config::default().concurrency(concurrency))
         .reconcile_all_on(reconcile_all_rx)
         .reconcile_on(stream::select(namespace_rx, retry))
         .run(reconcile, error_policy, ctx.clone())

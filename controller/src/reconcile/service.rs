@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use super::cached::CachedService;
 use ferrolb_api::annotations::IP_ALLOCATED_FROM_POOL;
 use ferrolb_api::{AddressFamily, ServiceAnnotations, ServiceReference};
-use k8s_openapi::api::core::v1::Service;
 
 use crate::allocator::{AllocationError, IpFamilyPolicy, PortKey, ServiceRequest, SharingInfo};
 
@@ -24,12 +24,12 @@ pub enum Ownership {
 
 /// Whether FerroLB handles `service`, given the handled class (`None`:
 /// Services without a class).
-pub fn ownership(service: &Service, class: Option<&str>) -> Ownership {
-    let spec = service.spec.as_ref();
-    if spec.and_then(|s| s.type_.as_deref()) != Some("LoadBalancer") {
+pub fn ownership(service: &CachedService, class: Option<&str>) -> Ownership {
+    let spec = &service.spec;
+    if spec.type_.as_deref() != Some("LoadBalancer") {
         return Ownership::NotLoadBalancer;
     }
-    if spec.and_then(|s| s.load_balancer_class.as_deref()) == class {
+    if spec.load_balancer_class.as_deref() == class {
         Ownership::Ours
     } else {
         Ownership::OtherClass
@@ -37,7 +37,7 @@ pub fn ownership(service: &Service, class: Option<&str>) -> Ownership {
 }
 
 /// The Service's namespace and name.
-pub fn service_ref(service: &Service) -> ServiceReference {
+pub fn service_ref(service: &CachedService) -> ServiceReference {
     ServiceReference {
         namespace: service.metadata.namespace.clone().unwrap_or_default(),
         name: service.metadata.name.clone().unwrap_or_default(),
@@ -46,27 +46,17 @@ pub fn service_ref(service: &Service) -> ServiceReference {
 
 /// The addresses in `status.loadBalancer.ingress`, in order; entries
 /// without a parsable `ip` are skipped.
-pub fn ingress_ips(service: &Service) -> Vec<IpAddr> {
-    ingress_entries(service)
+pub fn ingress_ips(service: &CachedService) -> Vec<IpAddr> {
+    service
+        .ingress
         .iter()
         .filter_map(|ip| ip.as_deref()?.parse().ok())
         .collect()
 }
 
-/// The `ip` of every `status.loadBalancer.ingress` entry, as written.
-fn ingress_entries(service: &Service) -> Vec<Option<String>> {
-    service
-        .status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref())
-        .map(|ingress| ingress.iter().map(|i| i.ip.clone()).collect())
-        .unwrap_or_default()
-}
-
 /// Whether the status lists exactly `ips`, in order, and nothing else.
-pub fn ingress_is(service: &Service, ips: &[IpAddr]) -> bool {
-    let entries = ingress_entries(service);
+pub fn ingress_is(service: &CachedService, ips: &[IpAddr]) -> bool {
+    let entries = &service.ingress;
     entries.len() == ips.len()
         && entries
             .iter()
@@ -75,34 +65,23 @@ pub fn ingress_is(service: &Service, ips: &[IpAddr]) -> bool {
 }
 
 /// The pool FerroLB recorded in `ferrolb.io/ip-allocated-from-pool`.
-pub fn recorded_pool(service: &Service) -> Option<&str> {
-    service
-        .metadata
-        .annotations
-        .as_ref()?
-        .get(IP_ALLOCATED_FROM_POOL)
-        .map(String::as_str)
+pub fn recorded_pool(service: &CachedService) -> Option<&str> {
+    service.annotations.get(IP_ALLOCATED_FROM_POOL)
 }
 
 /// What a Service asks the allocator for. `namespace_labels` are its
 /// namespace's labels. Unusable annotations or spec fields are an
 /// [`AllocationError::InvalidRequest`] naming them.
 pub fn service_request(
-    service: &Service,
+    service: &CachedService,
     namespace_labels: BTreeMap<String, String>,
 ) -> Result<ServiceRequest, AllocationError> {
     let invalid = AllocationError::InvalidRequest;
-    let spec = service.spec.clone().unwrap_or_default();
-    let annotations = ServiceAnnotations::parse(
-        service
-            .metadata
-            .annotations
-            .as_ref()
-            .unwrap_or(&BTreeMap::new()),
-    )
-    .map_err(|e| invalid(e.to_string()))?;
+    let spec = &service.spec;
+    let annotations = ServiceAnnotations::parse(&service.annotations.to_map())
+        .map_err(|e| invalid(e.to_string()))?;
 
-    let primary_family = match spec.ip_families.as_deref().and_then(<[String]>::first) {
+    let primary_family = match spec.ip_families.first() {
         None => AddressFamily::V4,
         Some(f) if f == "IPv4" => AddressFamily::V4,
         Some(f) if f == "IPv6" => AddressFamily::V6,
@@ -139,12 +118,15 @@ pub fn service_request(
         }
     }
 
-    let local_selector = (spec.external_traffic_policy.as_deref() == Some("Local"))
-        .then(|| spec.selector.clone().unwrap_or_default());
+    let local_selector = (spec.external_traffic_policy.as_deref() == Some("Local")).then(|| {
+        spec.selector
+            .as_ref()
+            .map(|s| s.to_map())
+            .unwrap_or_default()
+    });
     let ports = spec
         .ports
         .iter()
-        .flatten()
         .map(|p| PortKey {
             protocol: p.protocol.clone().unwrap_or_else(|| "TCP".to_owned()),
             port: p.port,
@@ -153,7 +135,7 @@ pub fn service_request(
 
     Ok(ServiceRequest {
         service: service_ref(service),
-        labels: service.metadata.labels.clone().unwrap_or_default(),
+        labels: service.labels.to_map(),
         namespace_labels,
         primary_family,
         family_policy,
@@ -173,7 +155,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn service(value: serde_json::Value) -> Service {
+    fn service(value: serde_json::Value) -> CachedService {
         serde_json::from_value(value).unwrap()
     }
 

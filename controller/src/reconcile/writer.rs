@@ -9,6 +9,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::{json, Value};
 
+use super::cached::CachedService;
 use super::decide::{Plan, PlannedEvent};
 use super::pools::pool_status;
 use super::{Context, ReconcileError};
@@ -30,7 +31,7 @@ fn is_not_found(e: &kube::Error) -> bool {
 /// an error.
 pub(super) async fn apply(
     ctx: &Context,
-    service: &Service,
+    service: &CachedService,
     key: &ServiceReference,
     plan: &Plan,
 ) -> Result<(), ReconcileError> {
@@ -74,7 +75,7 @@ pub(super) async fn apply(
 
 /// Emits an Event on the Service; failures are logged, not retried (the
 /// Service's state is already right).
-async fn publish(ctx: &Context, service: &Service, event: &PlannedEvent) {
+async fn publish(ctx: &Context, service: &CachedService, event: &PlannedEvent) {
     let kind = event.kind;
     let emitted = emit(
         ctx,

@@ -8,13 +8,14 @@ use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ferrolb_api::{AnnouncementProtocol, ServiceAnnouncement};
+use ferrolb_api::{AnnouncementProtocol, IPAddressPool, IPAddressPoolStatus, ServiceAnnouncement};
 use ferrolb_fake_apiserver::{FakeApiServer, Options};
 use ferrolb_testbed::{Netns, NsThread};
 use k8s_openapi::api::core::v1::{Namespace, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
-    ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
+    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+    PostParams,
 };
 use kube::{Api, Client};
 use serde_json::Value;
@@ -128,6 +129,36 @@ impl Cluster {
                 apply(&client, object).await?;
             }
             Ok(objects.len())
+        })
+    }
+
+    /// Deletes every object named in the YAML documents; objects already
+    /// gone are no error. Returns how many were deleted.
+    pub fn delete_yaml(&self, yaml: &str) -> Result<usize> {
+        let objects = documents(yaml)?;
+        self.call(|client| async move {
+            let mut deleted = 0;
+            for doc in &objects {
+                match api_for(&client, doc)
+                    .delete(&doc.name, &DeleteParams::default())
+                    .await
+                {
+                    Ok(_) => deleted += 1,
+                    Err(kube::Error::Api(e)) if e.code == 404 => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(deleted)
+        })
+    }
+
+    /// The status of IPAddressPool `name` (empty until the controller
+    /// writes one).
+    pub fn pool_status(&self, name: &str) -> Result<IPAddressPoolStatus> {
+        let name = name.to_owned();
+        self.call(|client| async move {
+            let pools: Api<IPAddressPool> = Api::namespaced(client, NAMESPACE);
+            Ok(pools.get(&name).await?.status.unwrap_or_default())
         })
     }
 
@@ -252,11 +283,16 @@ fn documents(yaml: &str) -> Result<Vec<Document>> {
     Ok(out)
 }
 
-async fn apply(client: &Client, doc: &Document) -> Result<()> {
-    let api: Api<DynamicObject> = match &doc.namespace {
+/// The API of `doc`'s resource, in its namespace if it has one.
+fn api_for(client: &Client, doc: &Document) -> Api<DynamicObject> {
+    match &doc.namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &doc.resource),
         None => Api::all_with(client.clone(), &doc.resource),
-    };
+    }
+}
+
+async fn apply(client: &Client, doc: &Document) -> Result<()> {
+    let api = api_for(client, doc);
     api.patch(
         &doc.name,
         &PatchParams::apply(FIELD_MANAGER).force(),

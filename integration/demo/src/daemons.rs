@@ -185,6 +185,17 @@ impl Daemons {
         Ok(())
     }
 
+    /// Asks the process labelled `label` to exit (SIGTERM, as Kubernetes
+    /// stops a pod), killing it after `grace`.
+    pub fn stop(&mut self, label: &str, grace: Duration) -> Result<()> {
+        let Some(at) = self.processes.iter().position(|p| p.label() == label) else {
+            return Err(Error::Check(format!("no process {label}")));
+        };
+        let process = self.processes.remove(at);
+        process.terminate(grace)?;
+        Ok(())
+    }
+
     /// `Err` naming the first process that exited, with its log's tail.
     pub fn check_running(&self) -> Result<()> {
         for p in &self.processes {

@@ -1,5 +1,9 @@
 //! The demo's cluster objects and router configurations, from
-//! `configs/demo/` (built into the binary, so it runs from anywhere).
+//! `configs/demo/` (built into the binary, so it runs from anywhere), and
+//! the objects tests add to them.
+
+use crate::cluster::SERVICE_NAMESPACE;
+use crate::topology::{node_addr, node_name};
 
 /// Pools, BGP peers and advertisements.
 pub const CLUSTER: &str = include_str!("../../../configs/demo/cluster.yaml");
@@ -29,9 +33,94 @@ pub const SERVICE_PLAN: [(&str, &str, &[&str]); 3] = [
     ("printer", "L2", &[]),
 ];
 
+/// A LoadBalancer Service `name` in the demo's Service namespace, with
+/// `externalTrafficPolicy: policy` and port 80; asking for address `ip`
+/// (annotation `ferrolb.io/loadBalancerIPs`) if given. JSON, which is YAML.
+pub fn service(name: &str, policy: &str, ip: Option<&str>) -> String {
+    let mut service = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": SERVICE_NAMESPACE},
+        "spec": {
+            "type": "LoadBalancer",
+            "externalTrafficPolicy": policy,
+            "selector": {"app": name},
+            "ports": [{"port": 80, "protocol": "TCP"}],
+        },
+    });
+    if let Some(ip) = ip {
+        service["metadata"]["annotations"] =
+            serde_json::json!({ ferrolb_api::annotations::LOAD_BALANCER_IPS: ip });
+    }
+    service.to_string()
+}
+
+/// Service `service`'s EndpointSlice `<service>-1`, as Kubernetes writes it
+/// for one ready pod on each of `nodes` (0-based), at the node's address.
+pub fn endpoint_slice(service: &str, nodes: &[usize]) -> String {
+    let endpoints: Vec<serde_json::Value> = nodes
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "addresses": [node_addr(*i).to_string()],
+                "nodeName": node_name(*i),
+                "conditions": {"ready": true},
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": format!("{service}-1"),
+            "namespace": SERVICE_NAMESPACE,
+            "labels": {"kubernetes.io/service-name": service},
+        },
+        "addressType": "IPv4",
+        "ports": [{"port": 80, "protocol": "TCP"}],
+        "endpoints": endpoints,
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
+
+    #[test]
+    fn generated_objects_match_the_demo_s_own() {
+        let from_file = |name: &str, kind: &str| -> serde_json::Value {
+            serde_yaml::Deserializer::from_str(SERVICES)
+                .map(|de| serde_json::Value::deserialize(de).unwrap())
+                .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+                .unwrap()
+        };
+        let parse = |json: String| -> serde_json::Value { serde_json::from_str(&json).unwrap() };
+        assert_eq!(
+            parse(service("shop", "Local", None)),
+            from_file("shop", "Service")
+        );
+        assert_eq!(
+            parse(endpoint_slice("shop", &[0, 1])),
+            from_file("shop-1", "EndpointSlice")
+        );
+        let asking = parse(service("again", "Cluster", Some("198.51.100.3")));
+        assert_eq!(
+            asking["metadata"]["annotations"]["ferrolb.io/loadBalancerIPs"],
+            "198.51.100.3"
+        );
+        assert_eq!(
+            parse(endpoint_slice("x", &[])),
+            serde_json::json!({
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": "x-1", "namespace": "default",
+                             "labels": {"kubernetes.io/service-name": "x"}},
+                "addressType": "IPv4", "ports": [{"port": 80, "protocol": "TCP"}],
+                "endpoints": [],
+            })
+        );
+    }
     use crate::topology::{node_addr, router_addr, router_name};
 
     #[test]

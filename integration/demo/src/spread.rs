@@ -18,15 +18,32 @@ impl Spread {
     pub fn tally(results: impl IntoIterator<Item = Result<String, String>>) -> Spread {
         let mut spread = Spread::default();
         for result in results {
-            match result {
-                Ok(name) => *spread.answers.entry(name).or_default() += 1,
-                Err(reason) => {
-                    spread.failures += 1;
-                    spread.first_error.get_or_insert(reason);
-                }
-            }
+            spread.add(result);
         }
         spread
+    }
+
+    /// Counts one more outcome.
+    pub fn add(&mut self, result: Result<String, String>) {
+        match result {
+            Ok(name) => *self.answers.entry(name).or_default() += 1,
+            Err(reason) => {
+                self.failures += 1;
+                self.first_error.get_or_insert(reason);
+            }
+        }
+    }
+
+    /// Both tallies together.
+    pub fn merge(mut self, other: Spread) -> Spread {
+        for (name, count) in other.answers {
+            *self.answers.entry(name).or_default() += count;
+        }
+        self.failures += other.failures;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self
     }
 
     /// Requests sent.
@@ -154,6 +171,15 @@ mod tests {
         let one = spread(&[("node-2", 1000)], 0);
         assert_eq!(one.check(&names(&["node-2"]), 10), Ok(()));
         assert_eq!(one.total(), 1000);
+        let both = one.merge(spread(&[("node-1", 5), ("node-2", 1)], 2));
+        assert_eq!(
+            both.answers,
+            [("node-1".to_owned(), 5), ("node-2".to_owned(), 1001)].into()
+        );
+        assert_eq!(
+            (both.failures, both.first_error.as_deref()),
+            (2, Some("timeout 0"))
+        );
     }
 
     #[test]

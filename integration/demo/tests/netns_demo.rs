@@ -6,32 +6,17 @@
 //! Needs root and the daemons built into the same target directory as
 //! this test (CI's `cargo nextest run --workspace` builds them all).
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use ferrolb_demo::summary::{render, Outcome};
-use ferrolb_demo::{Cancel, Options, Programs, Report};
-
-const BUILD: &str =
-    "cargo build --bin ferrolb-controller --bin ferrolb-speaker --bin ferrolb-router --bin lbctl";
+use ferrolb_demo::{Cancel, Options, Report};
 
 fn options(tag: &str) -> Options {
-    let demo = PathBuf::from(env!("CARGO_BIN_EXE_ferrolb-demo"));
-    let dir = demo.parent().unwrap().to_path_buf();
-    let programs = Programs::in_dir(&dir, demo).unwrap_or_else(|e| {
-        panic!(
-            "{e}\nthis test runs the daemons from {}: `{BUILD}`",
-            dir.display()
-        )
-    });
-    let dir = std::env::temp_dir().join(format!("ferrolb-demo-test-{}-{tag}", std::process::id()));
-    Options {
-        programs,
-        dir,
-        requests: 1000,
-        keep: false,
-    }
+    common::options(tag, 1000)
 }
 
 /// Nothing of the demo remains but its logs.

@@ -55,6 +55,9 @@ pub enum Error {
     /// The configuration asks for something impossible or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// Code started on a thread inside a namespace failed before it was running.
+    #[error("namespace thread: {0}")]
+    Thread(String),
     /// The daemon has no way to do what the configuration asks.
     #[error("{daemon} does not support {feature}")]
     Unsupported {

@@ -35,7 +35,9 @@
 //! - [`topology`]: [`Topology::pair`] (two namespaces on a veth, 198.18.0.1-2/24 and
 //!   2001:db8::1-2/64) and [`Topology::lan`] (n namespaces on a bridge).
 //! - [`netns`] and [`link`]: namespaces, sysctls, `lo` addresses, threads inside a namespace,
-//!   veths, bridges, link down/up.
+//!   veths, bridges, link down/up; [`runtime`]: async code under test on its own tokio runtime
+//!   inside a namespace, stopped on drop.
+//! - [`fib`]: the routes a namespace's kernel really holds (`ip -j route`).
 //! - [`config`]: one [`BgpConfig`] (neighbours, timers, MD5, multihop, graceful restart, BFD,
 //!   what is advertised to whom, announcements with communities/LOCAL_PREF/MED) that each
 //!   daemon renders in its own syntax.
@@ -57,12 +59,14 @@ pub mod bird;
 pub mod config;
 pub mod daemon;
 pub mod error;
+pub mod fib;
 pub mod frr;
 pub mod gobgp;
 pub mod link;
 pub mod netns;
 pub mod process;
 pub mod route;
+pub mod runtime;
 pub mod topology;
 pub mod wait;
 
@@ -70,12 +74,14 @@ pub use bird::Bird;
 pub use config::{Advertise, Announcement, BgpConfig, Neighbor};
 pub use daemon::{BgpDaemon, BgpDaemonExt};
 pub use error::{Error, Result};
+pub use fib::{kernel_routes, Family, KernelRoute};
 pub use frr::Frr;
 pub use gobgp::Gobgp;
 pub use link::{Bridge, Iface, VethPair};
 pub use netns::{Netns, NsThread};
 pub use process::Process;
 pub use route::{learned, paths_to, Origin, RouteView, SessionState};
+pub use runtime::NsRuntime;
 pub use topology::{Lan, Node, Pair, Topology};
 pub use wait::{poll_until, Poll};
 
@@ -83,7 +89,7 @@ pub use wait::{poll_until, Poll};
 pub mod prelude {
     pub use crate::{
         learned, paths_to, Advertise, Announcement, BgpConfig, BgpDaemon, BgpDaemonExt, Bird,
-        Bridge, Frr, Gobgp, Iface, Lan, Neighbor, Netns, Node, Origin, Pair, RouteView,
+        Bridge, Frr, Gobgp, Iface, Lan, Neighbor, Netns, Node, NsRuntime, Origin, Pair, RouteView,
         SessionState, Topology, VethPair,
     };
 }

@@ -134,6 +134,72 @@ fn threads_in_a_namespace_own_their_sockets() {
 }
 
 #[test]
+fn a_runtime_in_a_namespace_serves_until_dropped_then_stops() {
+    let pair = Topology::pair().unwrap();
+    let server_addr = SocketAddr::new(IpAddr::V4(pair.b.v4), 7001);
+    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stopped.clone();
+    // An echo server spawned on the runtime; its address is the test's handle.
+    let server = NsRuntime::start(
+        &pair.b.ns,
+        common::T,
+        move || async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let listener = tokio::net::TcpListener::bind(server_addr).await.unwrap();
+            let local = listener.local_addr().unwrap();
+            let task = tokio::spawn(async move {
+                while let Ok((mut conn, _)) = listener.accept().await {
+                    let mut buf = [0u8; 4];
+                    if conn.read_exact(&mut buf).await.is_ok() {
+                        let _ = conn.write_all(&buf).await;
+                    }
+                }
+            });
+            (task, local)
+        },
+        move |task| async move {
+            task.abort();
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        },
+    )
+    .unwrap();
+    assert_eq!(*server.handle(), server_addr);
+    let echo = || {
+        pair.a.ns.run_in(|| {
+            let mut conn = TcpStream::connect_timeout(&server_addr, Duration::from_secs(2))?;
+            conn.write_all(b"ping")?;
+            let mut buf = [0u8; 4];
+            conn.read_exact(&mut buf)?;
+            Ok::<_, std::io::Error>(buf)
+        })
+    };
+    // Served from inside `b` while the test's thread was free.
+    assert_eq!(&echo().unwrap().unwrap(), b"ping");
+    assert!(!stopped.load(std::sync::atomic::Ordering::SeqCst));
+    drop(server);
+    assert!(stopped.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(echo().unwrap().is_err());
+}
+
+#[test]
+fn a_runtime_whose_start_panics_is_an_error_naming_the_panic() {
+    let ns = Netns::new("rtpanic").unwrap();
+    let result = NsRuntime::<()>::start(
+        &ns,
+        common::T,
+        || async {
+            if std::hint::black_box(true) {
+                panic!("no such interface");
+            }
+            ((), ())
+        },
+        |()| async {},
+    );
+    let message = result.unwrap_err().to_string();
+    assert!(message.contains("no such interface"), "{message}");
+}
+
+#[test]
 fn panics_in_run_in_propagate() {
     let ns = Netns::new("panic").unwrap();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

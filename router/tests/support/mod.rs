@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use ferrolb_daemon::testing::{get, wait_ready, DaemonChild, TempDir};
 use ferrolb_daemon::AdminAddr;
 use ferrolb_testbed::prelude::*;
-use ferrolb_testbed::NsThread;
+use ferrolb_testbed::{Family, KernelRoute, NsThread};
 use ipnet::IpNet;
 use serde_json::Value;
 
@@ -367,45 +367,12 @@ impl RouterProcess {
     }
 }
 
-/// A kernel route of FerroLB's protocol, from `ip -j route`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KernelRoute {
-    /// `dst` as ip prints it (no length for host routes).
-    pub dst: String,
-    /// The nexthop group, if any.
-    pub nhid: Option<u64>,
-    /// The gateways.
-    pub gateways: BTreeSet<String>,
-}
-
 /// FerroLB's routes in `ns`, IPv4 and IPv6.
 pub fn kernel_routes(ns: &Netns) -> Vec<KernelRoute> {
-    let mut routes = Vec::new();
-    for family in ["-4", "-6"] {
-        let out = ns
-            .ip(&[family, "-j", "route", "show", "proto", PROTO])
-            .unwrap();
-        let list: Value = serde_json::from_str(&out).unwrap_or(Value::Array(vec![]));
-        for r in list.as_array().cloned().unwrap_or_default() {
-            let mut gateways: BTreeSet<String> = r["nexthops"]
-                .as_array()
-                .map(|hops| {
-                    hops.iter()
-                        .filter_map(|h| h["gateway"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if let Some(g) = r["gateway"].as_str() {
-                gateways.insert(g.to_owned());
-            }
-            routes.push(KernelRoute {
-                dst: r["dst"].as_str().unwrap_or_default().to_owned(),
-                nhid: r["nhid"].as_u64(),
-                gateways,
-            });
-        }
-    }
-    routes
+    Family::BOTH
+        .iter()
+        .flat_map(|family| ferrolb_testbed::kernel_routes(ns, *family, PROTO).unwrap())
+        .collect()
 }
 
 /// How many of FerroLB's IPv4 routes in `ns` forward to `gateway`, and how many routes there

@@ -3,7 +3,9 @@
 //! namespace, and keepalived run as a process.
 #![allow(dead_code)]
 
-use std::net::Ipv4Addr;
+pub mod frr;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
@@ -16,6 +18,8 @@ use tokio::sync::{mpsc, watch};
 
 /// The virtual address the routers share.
 pub const VIP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 50);
+/// The IPv6 virtual address of [`Lan::new_ipv6`].
+pub const VIP6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 0x50);
 /// The client's address.
 pub const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 100);
 /// The virtual router ID.
@@ -38,9 +42,18 @@ pub struct Lan {
     pub switch: Netns,
     /// Logs and configuration files.
     pub dir: PathBuf,
+    /// The virtual address: [`VIP`], or [`VIP6`] on an IPv6 LAN.
+    pub vip: IpAddr,
 }
 
 impl Lan {
+    /// A LAN sharing [`VIP6`]: every host also has an address in fd00:77::/64.
+    pub fn new_ipv6() -> Lan {
+        let mut lan = Lan::new();
+        lan.vip = VIP6.into();
+        lan
+    }
+
     pub fn new() -> Lan {
         let switch = Netns::new("vsw").unwrap();
         switch
@@ -82,7 +95,12 @@ impl Lan {
             switch
                 .ip(&["link", "set", port, "master", "br0", "up"])
                 .unwrap();
+            // No duplicate address detection: the link-local address is usable at once.
+            ns.sysctl("net.ipv6.conf.eth0.accept_dad", "0").unwrap();
             ns.ip(&["addr", "add", &format!("{addr}/24"), "dev", "eth0"])
+                .unwrap();
+            let v6 = format!("fd00:77::{}/64", addr.octets()[3]);
+            ns.ip(&["addr", "add", &v6, "dev", "eth0", "nodad"])
                 .unwrap();
             ns.ip(&["link", "set", "eth0", "up"]).unwrap();
         }
@@ -97,6 +115,7 @@ impl Lan {
             client,
             switch,
             dir,
+            vip: VIP.into(),
         }
     }
 
@@ -127,13 +146,50 @@ impl Lan {
         mac.unwrap().to_owned()
     }
 
-    /// Whether router `i` serves the VIP: the address on its interface, and the interface up.
+    /// Whether router `i` serves the VIP: the address on an interface that is up (its own
+    /// interface, or a macvlan child of it carrying the virtual MAC).
     pub fn holds_vip(&self, i: usize) -> bool {
-        let out = self.routers[i]
-            .ip(&["-4", "-o", "addr", "show", "dev", "eth0"])
-            .unwrap();
-        let link = self.routers[i].ip(&["-o", "link", "show", "eth0"]).unwrap();
-        out.contains(&format!("{VIP}/32")) && link.contains("state UP")
+        let out = self.routers[i].ip(&["-o", "addr", "show"]).unwrap();
+        let vip = format!(" {}/{} ", self.vip, self.vip_prefix());
+        out.lines()
+            .filter(|l| l.contains(&vip))
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .any(|dev| {
+                let link = self.routers[i].ip(&["-o", "link", "show", dev]).unwrap();
+                link.contains("state UP")
+            })
+    }
+
+    /// The switch port behind which the bridge last saw `mac`.
+    pub fn switch_port_of(&self, mac: &str) -> Option<String> {
+        let out = self
+            .switch
+            .exec("bridge", &["fdb", "show", "br", "br0"])
+            .ok()?;
+        let line = out.lines().find(|l| l.starts_with(&format!("{mac} ")))?;
+        Some(
+            line.split(" dev ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .to_owned(),
+        )
+    }
+
+    /// The VIP's prefix length (a host address).
+    pub fn vip_prefix(&self) -> u8 {
+        if self.vip.is_ipv6() {
+            128
+        } else {
+            32
+        }
+    }
+
+    /// A FerroLB instance config for this LAN's VIP.
+    pub fn ferrolb_config(&self, priority: u8, advert_interval: u16) -> InstanceConfig {
+        let mut c = ferrolb_config(priority, advert_interval);
+        c.addresses = vec![self.vip];
+        c
     }
 
     /// Which routers hold the VIP.
@@ -143,10 +199,10 @@ impl Lan {
 
     /// The MAC the client reaches the VIP at, if a ping through it is answered.
     pub fn client_reaches_vip(&self) -> Option<String> {
-        self.client.ping(VIP.into()).ok()?;
+        self.client.ping(self.vip).ok()?;
         let out = self
             .client
-            .ip(&["neigh", "show", &VIP.to_string(), "dev", "eth0"])
+            .ip(&["neigh", "show", &self.vip.to_string(), "dev", "eth0"])
             .ok()?;
         let mac = out.split("lladdr ").nth(1)?.split_whitespace().next()?;
         Some(mac.to_owned())
@@ -154,9 +210,13 @@ impl Lan {
 
     /// Waits until router `i` alone holds the VIP and the client reaches it at `i`'s MAC.
     pub fn wait_vip_at(&self, i: usize) {
-        let mac = self.mac(i);
+        self.wait_vip_at_mac(i, &self.mac(i));
+    }
+
+    /// Waits until router `i` alone holds the VIP and the client reaches it at `mac`.
+    pub fn wait_vip_at_mac(&self, i: usize, mac: &str) {
         wait_until(&format!("VIP at router {i} ({mac}) only"), WAIT, || {
-            self.holders() == [i] && self.client_reaches_vip().as_deref() == Some(mac.as_str())
+            self.holders() == [i] && self.client_reaches_vip().as_deref() == Some(mac)
         });
     }
 
@@ -314,8 +374,10 @@ impl Keepalived {
             format!(
                 "global_defs {{\n  router_id r{i}\n  vrrp_version 3\n  enable_script_security\n}}\n\
                  vrrp_instance VI {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {VRID}\n  \
-                 priority {priority}\n  advert_int {}\n  virtual_ipaddress {{\n    {VIP}/32 dev eth0\n  }}\n}}\n",
-                f64::from(advert_interval_cs) / 100.0
+                 priority {priority}\n  advert_int {}\n  virtual_ipaddress {{\n    {}/{} dev eth0\n  }}\n}}\n",
+                f64::from(advert_interval_cs) / 100.0,
+                lan.vip,
+                lan.vip_prefix()
             ),
         )
         .unwrap();

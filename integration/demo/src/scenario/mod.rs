@@ -5,8 +5,8 @@
 
 mod keep;
 mod outages;
-mod services;
-mod setup;
+pub(crate) mod services;
+pub(crate) mod setup;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -98,6 +98,13 @@ pub struct Narrator {
 }
 
 impl Narrator {
+    /// Times lines from now.
+    pub fn new() -> Narrator {
+        Narrator {
+            start: Instant::now(),
+        }
+    }
+
     /// Prints one line.
     pub fn say(&self, text: &str) {
         let t = self.start.elapsed().as_secs_f64();
@@ -108,6 +115,12 @@ impl Narrator {
                 println!("          {line}");
             }
         }
+    }
+}
+
+impl Default for Narrator {
+    fn default() -> Narrator {
+        Narrator::new()
     }
 }
 
@@ -187,9 +200,7 @@ fn first_line(text: &str) -> String {
 pub fn run(options: &Options, cancel: &Cancel) -> Report {
     let mut runner = Runner {
         cancel,
-        narrator: Narrator {
-            start: Instant::now(),
-        },
+        narrator: Narrator::new(),
         report: Report::default(),
         failed: false,
     };

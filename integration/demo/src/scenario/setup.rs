@@ -153,7 +153,7 @@ pub fn speakers(
     daemons: &mut Daemons,
     n: &Narrator,
 ) -> Result<((), String)> {
-    let key = state.dir().join("memberlist.key");
+    let key = memberlist_key(state.dir());
     std::fs::write(&key, MEMBERLIST_KEY)
         .map_err(|e| Error::io("writing the liveness group key", e))?;
     for i in 0..NODES {
@@ -171,6 +171,11 @@ pub fn speakers(
         n.say(&format!("{}: ferrolb-speaker ready", node_name(i)));
     }
     Ok(((), "3 speakers in one liveness group".into()))
+}
+
+/// The file holding the speakers' liveness group key in the demo's directory.
+pub fn memberlist_key(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("memberlist.key")
 }
 
 /// Starts the routers and waits until their admin APIs say ready.

@@ -43,8 +43,9 @@ fn configs() -> (DriverConfig, DriverConfig) {
     (a, b)
 }
 
+/// The driver's metrics as a daemon exposes them, under its own prefix.
 fn metrics(driver: &BfdDriver) -> String {
-    let mut registry = Registry::default();
+    let mut registry = Registry::with_prefix("ferrolb_bfd");
     driver.register_metrics(&mut registry);
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();

@@ -53,8 +53,6 @@ pub struct OpLabel {
 pub struct RouterMetrics {
     session_up: Family<PeerLabel, Gauge>,
     bfd_session_up: Family<PeerLabel, Gauge>,
-    bfd_session_state: Family<PeerLabel, Gauge>,
-    bfd_detection_events: Family<PeerLabel, Counter>,
     bfd_down: Family<PeerLabel, Counter>,
     prefixes_received: Family<PeerLabel, Gauge>,
     prefixes_accepted: Family<PeerLabel, Gauge>,
@@ -67,6 +65,8 @@ pub struct RouterMetrics {
     fib_errors: Family<OpLabel, Counter>,
     known_peers: std::sync::Arc<std::sync::Mutex<BTreeSet<IpAddr>>>,
     known_widths: std::sync::Arc<std::sync::Mutex<BTreeSet<usize>>>,
+    /// For families registered later (the BFD driver starts with its first session).
+    registry: MetricsRegistry,
 }
 
 /// Registers the load balancer's metrics as `ferrolb_router_lb_*`.
@@ -82,8 +82,6 @@ impl RouterMetrics {
         let m = RouterMetrics {
             session_up: Family::default(),
             bfd_session_up: Family::default(),
-            bfd_session_state: Family::default(),
-            bfd_detection_events: Family::default(),
             bfd_down: Family::default(),
             prefixes_received: Family::default(),
             prefixes_accepted: Family::default(),
@@ -98,6 +96,7 @@ impl RouterMetrics {
             fib_errors: Family::default(),
             known_peers: Default::default(),
             known_widths: Default::default(),
+            registry: registry.clone(),
         };
         for reason in RejectReason::ALL {
             // Every reason is exported from the start, at 0.
@@ -118,16 +117,6 @@ impl RouterMetrics {
                         "bfd_session_up",
                         "1 while the BFD session with the peer is Up (peers of groups using BFD)",
                         m.bfd_session_up.clone(),
-                    ),
-                    MetricDef::new(
-                        "bfd_session_state",
-                        "The BFD session's state as RFC 5880 codes it: 0 AdminDown, 1 Down, 2 Init, 3 Up",
-                        m.bfd_session_state.clone(),
-                    ),
-                    MetricDef::new(
-                        "bfd_detection_events",
-                        "Times the BFD session with the peer went down (detection time passed, or the peer said so)",
-                        m.bfd_detection_events.clone(),
                     ),
                     MetricDef::new(
                         "bfd_down_events",
@@ -248,11 +237,6 @@ impl RouterMetrics {
                     self.bfd_session_up
                         .get_or_create(&label)
                         .set(i64::from(bfd.is_up()));
-                    if let Some(code) = bfd_state_code(&bfd.state) {
-                        self.bfd_session_state.get_or_create(&label).set(code);
-                    }
-                    let events = self.bfd_detection_events.get_or_create(&label);
-                    events.inc_by(bfd.failures.saturating_sub(events.get()));
                 }
                 None => self.remove_bfd(&label),
             }
@@ -264,17 +248,15 @@ impl RouterMetrics {
 impl RouterMetrics {
     fn remove_bfd(&self, label: &PeerLabel) {
         self.bfd_session_up.remove(label);
-        self.bfd_session_state.remove(label);
-        self.bfd_detection_events.remove(label);
     }
-}
 
-/// The RFC 5880 code of a BFD state name.
-fn bfd_state_code(state: &str) -> Option<i64> {
-    ["AdminDown", "Down", "Init", "Up"]
-        .iter()
-        .position(|s| *s == state)
-        .and_then(|i| i64::try_from(i).ok())
+    /// Registers the BFD driver's per-session metrics (state, state changes, detection
+    /// events, packets in and out) as `ferrolb_router_bfd_*`, once the driver runs.
+    pub fn register_bfd_driver(&self, driver: &ferrolb_bfd::BfdDriver) {
+        self.registry.with_sub_registry("router", |r| {
+            driver.register_metrics(r.sub_registry_with_prefix("bfd"));
+        });
+    }
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -359,22 +341,18 @@ mod tests {
             peer("198.18.0.3", None),
         ]);
         let text = registry.encode().unwrap();
-        for line in [
-            "ferrolb_router_bfd_session_state{peer=\"198.18.0.2\"} 3\n",
-            "ferrolb_router_bfd_detection_events_total{peer=\"198.18.0.2\"} 2\n",
-            "ferrolb_router_bfd_session_up{peer=\"198.18.0.2\"} 1\n",
-        ] {
-            assert!(text.contains(line), "{line} in:\n{text}");
-        }
         assert!(
-            !text.contains("bfd_session_state{peer=\"198.18.0.3\"}"),
+            text.contains("ferrolb_router_bfd_session_up{peer=\"198.18.0.2\"} 1\n"),
             "{text}"
         );
-        // The session goes down once more, then its peer goes away.
+        assert!(
+            !text.contains("bfd_session_up{peer=\"198.18.0.3\"}"),
+            "{text}"
+        );
+        // The session goes down, then its peer goes away.
         m.set_peers(&[peer("198.18.0.2", Some(("Down", 3)))]);
         let text = registry.encode().unwrap();
-        assert!(text.contains("ferrolb_router_bfd_session_state{peer=\"198.18.0.2\"} 1\n"));
-        assert!(text.contains("ferrolb_router_bfd_detection_events_total{peer=\"198.18.0.2\"} 3\n"));
+        assert!(text.contains("ferrolb_router_bfd_session_up{peer=\"198.18.0.2\"} 0\n"));
         m.set_peers(&[]);
         assert!(!registry.encode().unwrap().contains("198.18.0.2"));
     }

@@ -73,6 +73,21 @@ async fn netns_bfd_takes_a_frozen_worker_out_long_before_the_hold_time() {
         (metric(&router.metrics().await, &up) == Some(1.0)).then_some(())
     })
     .await;
+    // The BFD driver's own series, per session: Up (3), packets both ways, a state change.
+    let text = router.metrics().await;
+    let session = format!("{{peer=\"{w0}\",local=\"{ROUTER_LAN}\",mode=\"single-hop\"}}");
+    assert_eq!(
+        metric(&text, &format!("ferrolb_router_bfd_session_state{session}")),
+        Some(3.0),
+        "{text}"
+    );
+    for counter in ["packets_received", "packets_sent", "state_changes"] {
+        let series = format!("ferrolb_router_bfd_{counter}_total{session}");
+        assert!(
+            metric(&text, &series).is_some_and(|n| n > 0.0),
+            "{series} in:\n{text}"
+        );
+    }
 
     // FRR freezes: BFD notices, the router closes the BGP session and worker 0 leaves the route.
     let frozen = Instant::now();

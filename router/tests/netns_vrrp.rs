@@ -371,3 +371,40 @@ async fn netns_vrrp_an_ipv6_instance_fails_over() {
     wait_for("router 1 master", async || low.is("master").await).await;
     wait_for("VIP6 at router 1", async || site.address_at(1, VIP6.into())).await;
 }
+
+/// `track.interfaces`: the master whose tracked uplink goes down resigns, and takes the VIP
+/// back (preemption) once the link is up again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netns_vrrp_a_tracked_interface_going_down_moves_the_vip() {
+    let site = Site::new();
+    // Router 0's "uplink": a veth pair inside its namespace.
+    site.routers[0]
+        .ip(&[
+            "link", "add", "uplink", "type", "veth", "peer", "name", "uplink-p",
+        ])
+        .unwrap();
+    for link in ["uplink", "uplink-p"] {
+        site.routers[0].ip(&["link", "set", link, "up"]).unwrap();
+    }
+    let tracked = config(200, false) + "      track: {interfaces: [uplink]}\n";
+    let high = Router::start_with(&site.routers[0], &tracked).await;
+    let low = Router::start(&site.routers[1], 100).await;
+    wait_for("router 0 master", async || high.is("master").await).await;
+    wait_for("VIP at router 0", async || site.vip_at(0)).await;
+
+    site.routers[0]
+        .ip(&["link", "set", "uplink", "down"])
+        .unwrap();
+    wait_for("router 1 master", async || low.is("master").await).await;
+    wait_for("VIP at router 1", async || site.vip_at(1)).await;
+    assert!(
+        !site.holds_vip(0),
+        "the resigned router still holds the VIP"
+    );
+
+    site.routers[0]
+        .ip(&["link", "set", "uplink", "up"])
+        .unwrap();
+    wait_for("router 0 master again", async || high.is("master").await).await;
+    wait_for("VIP back at router 0", async || site.vip_at(0)).await;
+}

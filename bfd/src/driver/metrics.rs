@@ -1,4 +1,5 @@
-//! Prometheus metrics of the BFD driver, per session (`peer`, `local`, `mode` labels).
+//! Prometheus metrics of the BFD driver, per session (`peer`, `local`, `mode` labels). The
+//! names carry no prefix: the daemon registers them under its own (`ferrolb_router_bfd_...`).
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -33,32 +34,32 @@ pub(crate) fn labels(key: &SessionKey) -> Labels {
 impl Metrics {
     pub(crate) fn register(&self, registry: &mut Registry) {
         registry.register(
-            "ferrolb_bfd_session_state",
+            "session_state",
             "BFD session state (RFC 5880 code: 0 AdminDown, 1 Down, 2 Init, 3 Up)",
             self.state.clone(),
         );
         registry.register(
-            "ferrolb_bfd_state_changes",
+            "state_changes",
             "BFD session state changes",
             self.state_changes.clone(),
         );
         registry.register(
-            "ferrolb_bfd_detection_events",
+            "detection_events",
             "BFD sessions taken down because the detection time passed without a packet",
             self.detection_events.clone(),
         );
         registry.register(
-            "ferrolb_bfd_packets_received",
+            "packets_received",
             "BFD Control packets accepted",
             self.packets_received.clone(),
         );
         registry.register(
-            "ferrolb_bfd_packets_sent",
+            "packets_sent",
             "BFD Control packets sent",
             self.packets_sent.clone(),
         );
         registry.register(
-            "ferrolb_bfd_packets_dropped",
+            "packets_dropped",
             "BFD packets discarded, by reason",
             self.packets_dropped.clone(),
         );

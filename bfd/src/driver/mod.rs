@@ -284,7 +284,9 @@ impl BfdDriver {
         all
     }
 
-    /// Registers the `ferrolb_bfd_*` metrics.
+    /// Registers the BFD metrics (`session_state`, `state_changes`, `detection_events`,
+    /// `packets_received`, `packets_sent`, `packets_dropped`, per session) without a prefix:
+    /// pass a sub-registry such as the daemon's `bfd`.
     pub fn register_metrics(&self, registry: &mut Registry) {
         self.metrics.register(registry);
     }

@@ -225,6 +225,7 @@ impl Supervisor {
         if self.driver.is_none() {
             let driver = BfdDriver::start(DriverConfig::default())
                 .map_err(|e| format!("starting the BFD driver: {e}"))?;
+            self.metrics.register_bfd_driver(&driver);
             self.driver = Some(driver);
         }
         let driver = self.driver.as_ref().ok_or("no BFD driver")?;

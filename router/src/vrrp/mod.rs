@@ -49,12 +49,6 @@ fn instance_config(i: &VrrpInstance) -> anyhow::Result<InstanceConfig> {
     if i.bfd.is_some() {
         tracing::warn!(instance = %i.name, "bfd tracking of the master is not supported; ignored");
     }
-    if !i.track.interfaces.is_empty() {
-        tracing::warn!(
-            instance = %i.name,
-            "track.interfaces is not supported; only the instance's own interface is tracked"
-        );
-    }
     let mut c = InstanceConfig::new(&i.name, &i.interface, i.vrid, i.addresses.iter().copied());
     c.priority = i.priority;
     c.advert_interval = i.advert_interval;
@@ -73,6 +67,31 @@ fn healthy_frontends(statuses: &[FrontendStatus]) -> BTreeSet<&str> {
         .iter()
         .filter(|f| f.backends.iter().any(|b| b.up))
         .map(|f| f.name.as_str())
+        .collect()
+}
+
+/// Whether a link's `operstate` (as `/sys/class/net/<name>/operstate` reads) lets traffic
+/// through: `up`, or `unknown` for links that report no state (loopback, tun); a missing
+/// link is down.
+fn link_up(operstate: Option<&str>) -> bool {
+    matches!(operstate.map(str::trim), Some("up" | "unknown"))
+}
+
+/// The `operstate` of the link `name` in this network namespace.
+fn operstate(name: &str) -> Option<String> {
+    // Interface names never hold a slash; refuse anything that would leave the directory.
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return None;
+    }
+    std::fs::read_to_string(format!("/sys/class/net/{name}/operstate")).ok()
+}
+
+/// The tracked interfaces that are down.
+fn interfaces_down(tracked: &[String], state: impl Fn(&str) -> Option<String>) -> Vec<&str> {
+    tracked
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !link_up(state(name).as_deref()))
         .collect()
 }
 
@@ -181,10 +200,15 @@ impl Task {
         let frontends = self.load_balancer.status();
         let healthy = healthy_frontends(&frontends);
         for r in &mut self.running {
-            let fault = !tracked_healthy(&healthy, &r.config.track.frontends);
+            let frontends_ok = tracked_healthy(&healthy, &r.config.track.frontends);
+            let down = interfaces_down(&r.config.track.interfaces, operstate);
+            let fault = !frontends_ok || !down.is_empty();
             if r.fault != Some(fault) {
-                if fault {
+                if !frontends_ok {
                     tracing::warn!(instance = %r.config.name, frontends = ?r.config.track.frontends, "a tracked frontend has no healthy backend: resigning");
+                }
+                if !down.is_empty() {
+                    tracing::warn!(instance = %r.config.name, interfaces = ?down, "a tracked interface is down: resigning");
                 }
                 r.instance.set_fault(fault);
                 r.fault = Some(fault);
@@ -343,6 +367,30 @@ mod tests {
                 "{layout}: one order of preference"
             );
         }
+    }
+
+    #[test]
+    fn tracked_interfaces_must_be_up() {
+        let tracked = ["uplink".to_owned(), "lo".to_owned(), "gone".to_owned()];
+        let table: [(&str, Option<&str>, bool); 6] = [
+            ("up", Some("up\n"), true),
+            ("unknown (loopback)", Some("unknown\n"), true),
+            ("down", Some("down\n"), false),
+            ("lower layer down", Some("lowerlayerdown\n"), false),
+            ("dormant", Some("dormant\n"), false),
+            ("missing", None, false),
+        ];
+        for (what, state, up) in table {
+            assert_eq!(link_up(state), up, "{what}");
+        }
+        let state = |name: &str| match name {
+            "uplink" => Some("down\n".to_owned()),
+            "lo" => Some("unknown\n".to_owned()),
+            _ => None,
+        };
+        assert_eq!(interfaces_down(&tracked, state), ["uplink", "gone"]);
+        assert!(interfaces_down(&[], state).is_empty());
+        assert_eq!(operstate("../../etc/passwd"), None);
     }
 
     #[test]

@@ -65,8 +65,15 @@ fn bird_and_frr_exchange_routes_with_attributes_over_ebgp() {
     frr.wait_established(a, T).unwrap();
     bird.wait_established(b, T).unwrap();
 
-    // IPv4, with every attribute BIRD attached.
-    let route = frr.wait_route_from(v4, a, T).unwrap();
+    // IPv4, with every attribute BIRD attached. FRR marks a path best a moment after it
+    // arrives: wait for that too.
+    let routes = frr
+        .wait_routes(
+            |rs| paths_to(rs, v4).any(|r| r.best && r.next_hops == [a]),
+            T,
+        )
+        .unwrap();
+    let route = paths_to(&routes, v4).find(|r| r.best).cloned().unwrap();
     assert_eq!(route.as_path, vec![BIRD_AS]);
     assert_eq!(route.communities, vec![(65000, 1), (65000, 2)]);
     assert_eq!(route.large_communities, vec![(BIRD_AS, 7, 8)]);

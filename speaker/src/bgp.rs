@@ -303,12 +303,23 @@ impl BgpSpeaker {
     }
 
     /// Closes a peer's BGP session (Cease) and ends its BFD session.
-    async fn stop_peer(&mut self, name: &str, mut peer: Peer) {
+    async fn stop_peer(&mut self, name: &str, peer: Peer) {
         tracing::info!(peer = %name, address = %peer.address, "closing BGP session");
+        self.end_peer(name, peer, false).await;
+    }
+
+    /// Ends a peer's BFD session (AdminDown, no failure), then its BGP session: with Cease,
+    /// or for a graceful restart without a NOTIFICATION.
+    async fn end_peer(&mut self, name: &str, mut peer: Peer, for_restart: bool) {
         if let BfdLink::Attached(a) = std::mem::replace(&mut peer.bfd, BfdLink::Off) {
             self.bfd.detach(a);
         }
-        if let Err(e) = peer.instance.shutdown().await {
+        let closed = if for_restart {
+            peer.instance.shutdown_for_restart().await
+        } else {
+            peer.instance.shutdown().await
+        };
+        if let Err(e) = closed {
             tracing::warn!(peer = %name, error = %e, "closing BGP session");
         }
     }
@@ -360,16 +371,11 @@ impl BgpSpeaker {
             .map(|(name, _)| name.clone())
             .collect();
         for name in graceful {
-            let Some(mut peer) = self.peers.remove(&name) else {
+            let Some(peer) = self.peers.remove(&name) else {
                 continue;
             };
             tracing::info!(peer = %name, address = %peer.address, "stopping for a graceful restart; the peer keeps our routes");
-            if let BfdLink::Attached(a) = std::mem::replace(&mut peer.bfd, BfdLink::Off) {
-                self.bfd.detach(a);
-            }
-            if let Err(e) = peer.instance.shutdown_for_restart().await {
-                tracing::warn!(peer = %name, error = %e, "closing BGP session");
-            }
+            self.end_peer(&name, peer, true).await;
         }
         self.peers.len()
     }

@@ -30,6 +30,18 @@ pub struct Failover {
     pub sent: usize,
 }
 
+impl Failover {
+    /// "after N ms (F of S failed meanwhile)", as the demo narrates it.
+    pub fn describe(&self) -> String {
+        format!(
+            "after {} ms ({} of {} failed meanwhile)",
+            self.settled_after.as_millis(),
+            self.failed,
+            self.sent
+        )
+    }
+}
+
 /// Whether `sample` is a clean answer from a live server.
 fn clean(sample: &Sample, dead: &str) -> bool {
     matches!(&sample.outcome, Ok(name) if name != dead)
@@ -127,6 +139,17 @@ mod tests {
                 .map(|f| (f.settled_after.as_millis() as u64, f.failed, f.reached_dead));
             assert_eq!(got, *want, "{outcomes:?}");
         }
+    }
+
+    #[test]
+    fn a_failover_describes_itself_as_the_demo_prints_it() {
+        let f = Failover {
+            settled_after: Duration::from_millis(1234),
+            failed: 2,
+            reached_dead: 1,
+            sent: 40,
+        };
+        assert_eq!(f.describe(), "after 1234 ms (2 of 40 failed meanwhile)");
     }
 
     #[test]

@@ -203,10 +203,8 @@ fn apiserver_outage(
     let failover = failover?;
     let marked = marked?;
     n.say(&format!(
-        "client: no request failed or reached {dead} after {} ms ({} of {} failed meanwhile)",
-        failover.settled_after.as_millis(),
-        failover.failed,
-        failover.sent
+        "client: no request failed or reached {dead} {}",
+        failover.describe()
     ));
     let after = lb_requests(net, frontend, n, "(after)")?;
     let alive: BTreeSet<String> = all.iter().filter(|a| **a != dead).cloned().collect();
@@ -298,19 +296,15 @@ fn node_outage(
     let l2 = l2.ok();
     let fib = fib?;
     n.say(&format!(
-        "client -> web {}: no request failed or reached {victim} after {} ms ({} of {} failed meanwhile)",
+        "client -> web {}: no request failed or reached {victim} {}",
         web.ip(),
-        bgp.settled_after.as_millis(),
-        bgp.failed,
-        bgp.sent
+        bgp.describe()
     ));
     if let Some(l2) = &l2 {
         n.say(&format!(
-            "client -> printer {}: answered again after {} ms ({} of {} failed meanwhile)",
+            "client -> printer {}: answered again {}",
             printer.ip(),
-            l2.settled_after.as_millis(),
-            l2.failed,
-            l2.sent
+            l2.describe()
         ));
     }
     let printer_ip = printer.ip().to_string();
@@ -403,10 +397,8 @@ fn vip_failover(
     ));
     let failover = failover?;
     n.say(&format!(
-        "client -> {vip}: answered again after {} ms ({} of {} failed meanwhile)",
-        failover.settled_after.as_millis(),
-        failover.failed,
-        failover.sent
+        "client -> {vip}: answered again {}",
+        failover.describe()
     ));
     let after = lb_requests(net, vip, n, "(through router-2)")?;
     if after.failures > 0 || after.total() == 0 {

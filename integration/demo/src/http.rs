@@ -21,12 +21,37 @@ pub struct Response {
     pub body: String,
 }
 
-/// `GET path` from `addr` over TCP, connecting and reading within `timeout`.
-pub fn get_tcp(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Response, String> {
-    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+/// How long a request may take: to connect, and then for each read or write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Connecting. A SYN toward a dead host is dropped, so this one is short when measuring a
+    /// failover.
+    pub connect: Duration,
+    /// Each read or write once connected: a live server on a busy machine answers late, which
+    /// is not a failure.
+    pub response: Duration,
+}
+
+impl From<Duration> for Timeouts {
+    fn from(both: Duration) -> Timeouts {
+        Timeouts {
+            connect: both,
+            response: both,
+        }
+    }
+}
+
+/// `GET path` from `addr` over TCP, within `timeouts`.
+pub fn get_tcp(
+    addr: SocketAddr,
+    path: &str,
+    timeouts: impl Into<Timeouts>,
+) -> Result<Response, String> {
+    let timeouts = timeouts.into();
+    let stream = TcpStream::connect_timeout(&addr, timeouts.connect).map_err(|e| e.to_string())?;
     stream
-        .set_read_timeout(Some(timeout))
-        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .set_read_timeout(Some(timeouts.response))
+        .and_then(|()| stream.set_write_timeout(Some(timeouts.response)))
         .map_err(|e| e.to_string())?;
     exchange(stream, &addr.to_string(), path)
 }
@@ -78,8 +103,8 @@ pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
 }
 
 /// Asks the stand-in server at `addr` who it is: `Ok(name)` or why not.
-pub fn whoami(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
-    let response = get_tcp(addr, "/", timeout)?;
+pub fn whoami(addr: SocketAddr, timeouts: impl Into<Timeouts>) -> Result<String, String> {
+    let response = get_tcp(addr, "/", timeouts)?;
     if response.status != 200 {
         return Err(format!("HTTP {}", response.status));
     }

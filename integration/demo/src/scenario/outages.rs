@@ -18,7 +18,7 @@ use crate::daemons::{
 use crate::error::{Error, Result};
 use crate::failover::{measure, Failover};
 use crate::fib;
-use crate::http::{whoami, whoami_many};
+use crate::http::{whoami, whoami_many, Timeouts};
 use crate::spread::Spread;
 use crate::topology::{node_addr, node_name, router_name, DemoNet, API_VIP, NODES, ROUTERS};
 
@@ -37,8 +37,13 @@ const DEAD_APISERVER: usize = NODES - 1;
 const LB_REQUESTS: usize = 30;
 /// Clean requests in a row that end a failover measurement.
 const CLEAN_RUN: usize = 40;
-/// Time allowed per request while measuring (a dead next hop drops SYNs).
-const PROBE_TIMEOUT: Duration = Duration::from_millis(300);
+/// Time allowed per request while measuring: a dead next hop drops SYNs, so connecting
+/// gets little time; an answer on a connection that was accepted may come late when the
+/// machine is busy (a virtual machine's host taking its CPUs away) without being a failure.
+const PROBE_TIMEOUT: Timeouts = Timeouts {
+    connect: Duration::from_millis(300),
+    response: Duration::from_secs(3),
+};
 /// Longest a failover may take.
 const FAILOVER_LIMIT: Duration = Duration::from_secs(20);
 

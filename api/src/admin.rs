@@ -127,8 +127,8 @@ pub struct RouteView {
 pub struct UnusableNextHop {
     /// The address.
     pub address: IpAddr,
-    /// Why: `not-resolved-yet`, `via-gateway`, `local-address`, `own-route`, `unreachable`
-    /// or `refused-by-kernel`.
+    /// Why: `not-resolved-yet`, `via-gateway`, `local-address`, `own-route`, `unreachable`,
+    /// `refused-by-kernel` or `speaker-gone` (its session ended; its routes are going).
     pub reason: String,
 }
 

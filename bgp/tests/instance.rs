@@ -10,7 +10,9 @@ use ferrolb_bgp::fsm::Backoff;
 use ferrolb_bgp::instance::{
     ChangeBatch, DynamicNeighborConfig, Instance, InstanceConfig, NeighborConfig,
 };
-use ferrolb_bgp::rib::{ExportPolicy, ImportPolicy, PrefixAction, PrefixList, PrefixListEntry};
+use ferrolb_bgp::rib::{
+    ExportPolicy, ImportPolicy, PrefixAction, PrefixList, PrefixListEntry, RibChange,
+};
 use ferrolb_bgp::session::{DynamicNeighbors, GracefulRestartConfig, PeerConfig};
 use ipnet::IpNet;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -384,6 +386,68 @@ async fn a_late_subscriber_gets_the_whole_table_first() {
     router.shutdown().await.unwrap();
     // Its stream ends with the instance.
     assert!(latest.recv().await.is_none());
+}
+
+/// A latest-state subscriber hears that a speaker's routes are going no later than it sees
+/// them go, and hears it is back when its session is established again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_latest_subscriber_hears_a_speaker_go_before_its_prefixes_and_come_back() {
+    let (router, addr) = router().await;
+    let mut latest = router.subscribe_latest().await.unwrap();
+    let _two = speaker(2, addr, None, &[service_ip()]).await;
+    let _three = speaker(3, addr, None, &[service_ip()]).await;
+    let two = IpAddr::V4(speaker_addr(2));
+    let next_hops = |change: &RibChange| -> Vec<NextHop> {
+        change
+            .best
+            .as_ref()
+            .map(|b| b.next_hops.iter().copied().collect())
+            .unwrap_or_default()
+    };
+    let both = [NextHop::V4(speaker_addr(2)), NextHop::V4(speaker_addr(3))];
+    let mut two_up = false;
+    tokio::time::timeout(TIMEOUT, async {
+        loop {
+            let update = latest.recv_update().await.unwrap();
+            two_up |= update.neighbors_up.contains(&two);
+            if update.changes.iter().any(|c| next_hops(c) == both) {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("both next hops");
+    assert!(two_up, "speaker 2 was never reported up");
+
+    // BFD reports speaker 2's path down: its session closes and its routes go.
+    router.bfd_down(two).await.unwrap();
+    let (down_first, back) = tokio::time::timeout(TIMEOUT, async {
+        let mut down = false;
+        let mut down_first = None;
+        loop {
+            let update = latest.recv_update().await.unwrap();
+            down |= update.neighbors_down.contains(&two);
+            let without = update
+                .changes
+                .iter()
+                .any(|c| next_hops(c) == [NextHop::V4(speaker_addr(3))]);
+            if without && down_first.is_none() {
+                down_first = Some(down);
+            }
+            if down_first.is_some() && update.neighbors_up.contains(&two) {
+                return (down_first, true);
+            }
+        }
+    })
+    .await
+    .expect("speaker 2 gone, then back");
+    assert_eq!(
+        down_first,
+        Some(true),
+        "the prefix went before the speaker was reported down"
+    );
+    assert!(back);
+    router.shutdown().await.unwrap();
 }
 
 /// An export policy permitting exactly `prefixes`.

@@ -7,13 +7,19 @@
 //! resolves the next hops again and compares the kernel with the desired state, repairing what
 //! changed underneath (a link going down flushes its nexthop objects); it does the same at once
 //! after a failed operation.
+//!
+//! A speaker whose session ends (and whose routes no graceful restart keeps) is taken out of
+//! every route at once, before the Loc-RIB has withdrawn its prefixes one by one: with nexthop
+//! groups that is one group rewrite per group it was in, whatever the number of prefixes. Its
+//! address stays out of every route until its session is established again, also where
+//! another speaker names it as a next hop (its node is the one that stopped speaking).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use ferrolb_api::router_config::NexthopGroups;
-use ferrolb_bgp::instance::LatestChanges;
+use ferrolb_bgp::instance::{LatestChanges, LatestUpdate};
 use futures::StreamExt;
 use ipnet::IpNet;
 use tokio::sync::{mpsc, oneshot};
@@ -121,6 +127,9 @@ pub struct Forwarder {
     reach: BTreeMap<IpAddr, Reach>,
     /// Next hops whose nexthop object the kernel refused, left out until the next audit.
     refused: BTreeSet<IpAddr>,
+    /// Neighbours whose session ended and whose routes are going: left out of every route
+    /// until they are back.
+    gone: BTreeSet<IpAddr>,
     metrics: RouterMetrics,
     keep_routes: bool,
     sweep_at: Option<Instant>,
@@ -156,6 +165,7 @@ impl Forwarder {
             policy,
             reach: BTreeMap::new(),
             refused: BTreeSet::new(),
+            gone: BTreeSet::new(),
             metrics,
             keep_routes: settings.keep_routes_on_shutdown,
             sweep_at: None,
@@ -212,8 +222,8 @@ impl Forwarder {
         let mut rib_open = true;
         loop {
             tokio::select! {
-                batch = rib.recv(), if rib_open => match batch {
-                    Some(batch) => self.on_rib(batch.iter().map(learned).collect()).await,
+                update = rib.recv_update(), if rib_open => match update {
+                    Some(update) => self.on_update(update).await,
                     None => rib_open = false,
                 },
                 command = commands.recv() => match command {
@@ -251,6 +261,35 @@ impl Forwarder {
         }
     }
 
+    async fn on_update(&mut self, update: LatestUpdate) {
+        let mut ops = Vec::new();
+        for address in update.neighbors_down {
+            if self.gone.insert(address) {
+                tracing::info!(next_hop = %address, "speaker gone; removing it from every route");
+                ops.extend(self.fib.withdraw_next_hop(address));
+            }
+        }
+        self.execute(ops).await;
+        let back: BTreeSet<IpAddr> = update
+            .neighbors_up
+            .into_iter()
+            .filter(|a| self.gone.remove(a))
+            .collect();
+        if !back.is_empty() {
+            let through: Vec<Desired> = self
+                .table
+                .accepted()
+                .filter(|(_, next_hops)| !next_hops.is_disjoint(&back))
+                .map(|(prefix, next_hops)| (*prefix, Some(next_hops.clone())))
+                .collect();
+            self.sync(through).await;
+        }
+        if !update.changes.is_empty() {
+            self.on_rib(update.changes.iter().map(learned).collect())
+                .await;
+        }
+    }
+
     async fn on_rib(&mut self, changes: Vec<Desired>) {
         let outcome = self.table.apply(changes, &self.policy);
         for (reason, n) in &outcome.rejected {
@@ -285,7 +324,7 @@ impl Forwarder {
     /// The next hops of `set` that can be installed, with their interfaces.
     fn usable(&self, set: &NextHopAddrs) -> Resolved {
         set.iter()
-            .filter(|a| !self.refused.contains(a))
+            .filter(|a| !self.refused.contains(a) && !self.gone.contains(a))
             .filter_map(|a| Some((*a, self.reach.get(a)?.oif()?)))
             .collect()
     }
@@ -438,6 +477,8 @@ impl Forwarder {
                     .filter_map(|a| {
                         let reason = if self.refused.contains(a) {
                             "refused-by-kernel"
+                        } else if self.gone.contains(a) {
+                            "speaker-gone"
                         } else {
                             match self.reach.get(a) {
                                 None => "not-resolved-yet",

@@ -8,8 +8,8 @@
 //!   sessions restart);
 //! - `bfd` profiles and the groups' `bfd`: BFD sessions start, stop or change their timers
 //!   (with a Poll Sequence) without resetting any BGP session;
-//! - `fib.multipathHashPolicy`, `fib.setForwardingSysctls` (applied again),
-//!   `fib.keepRoutesOnShutdown`, `admin.tokenFile` (read again);
+//! - `fib.multipathHashPolicy`, `fib.nexthopCompatMode`, `fib.setForwardingSysctls` (applied
+//!   again), `fib.keepRoutesOnShutdown`, `admin.tokenFile` (read again);
 //! - `upstream`: neighbours added, removed or re-created when changed; when the import section
 //!   changes what `learned` upstreams may receive, their export policy is replaced in place
 //!   (the session stays up); aggregates followed;
@@ -145,6 +145,7 @@ pub fn diff(old: &RouterConfig, new: &RouterConfig) -> Reload {
     }
     diff_upstream(old, new, &mut r);
     if old.fib.multipath_hash_policy != new.fib.multipath_hash_policy
+        || old.fib.nexthop_compat_mode != new.fib.nexthop_compat_mode
         || old.fib.set_forwarding_sysctls != new.fib.set_forwarding_sysctls
     {
         r.actions.push(Action::ApplySysctls);

@@ -8,6 +8,10 @@
 //! (or of thousands of clients behind one NAT address) lands on the same node. Policy 1 (`l4`)
 //! adds protocol and ports, spreading connections over all nodes while keeping each one on
 //! a single path. `fib.multipathHashPolicy` sets it for IPv4 and IPv6.
+//!
+//! `fib.nexthopCompatMode` sets `net.ipv4.nexthop_compat_mode` (IPv4 and IPv6 alike): off, a
+//! nexthop group rewrite no longer makes the kernel send a notification for every route using
+//! the group, which is most of the time a node's departure takes in a large table.
 
 use std::path::PathBuf;
 
@@ -22,16 +26,19 @@ pub const IPV6_FORWARDING: &str = "net.ipv6.conf.all.forwarding";
 pub const IPV4_HASH_POLICY: &str = "net.ipv4.fib_multipath_hash_policy";
 /// IPv6 ECMP hash policy.
 pub const IPV6_HASH_POLICY: &str = "net.ipv6.fib_multipath_hash_policy";
+/// Whether nexthop changes are also announced route by route (both families).
+pub const NEXTHOP_COMPAT_MODE: &str = "net.ipv4.nexthop_compat_mode";
 
 /// The current values of the settings (`None`: not present, e.g. IPv6 disabled).
 pub type Current = std::collections::BTreeMap<&'static str, Option<String>>;
 
 /// Every setting [`plan`] may look at.
-pub const KEYS: [&str; 4] = [
+pub const KEYS: [&str; 5] = [
     IPV4_FORWARD,
     IPV6_FORWARDING,
     IPV4_HASH_POLICY,
     IPV6_HASH_POLICY,
+    NEXTHOP_COMPAT_MODE,
 ];
 
 /// The writes needed, or why the router cannot run. IPv6 forwarding is required when
@@ -72,6 +79,19 @@ pub fn plan(
                 // No IPv6 on this host: only IPv4 matters.
                 None if key == IPV6_HASH_POLICY => {}
                 None => return Err(format!("{key} is not available on this host")),
+            }
+        }
+    }
+    if let Some(compat) = fib.nexthop_compat_mode {
+        let want = u8::from(compat).to_string();
+        match value(NEXTHOP_COMPAT_MODE) {
+            Some(v) if v == want => {}
+            Some(_) => writes.push((NEXTHOP_COMPAT_MODE, want)),
+            None => {
+                return Err(format!(
+                    "{NEXTHOP_COMPAT_MODE} is not available on this host (a kernel without \
+                     nexthop objects): remove fib.nexthopCompatMode"
+                ))
             }
         }
     }
@@ -128,6 +148,13 @@ mod tests {
         FibConfig {
             set_forwarding_sysctls: set,
             multipath_hash_policy: policy,
+            ..FibConfig::default()
+        }
+    }
+
+    fn compat(mode: bool) -> FibConfig {
+        FibConfig {
+            nexthop_compat_mode: Some(mode),
             ..FibConfig::default()
         }
     }
@@ -201,6 +228,34 @@ mod tests {
                 false,
                 current(&[(IPV4_FORWARD, "1"), (IPV4_HASH_POLICY, "0")]),
                 Ok(vec![w(IPV4_HASH_POLICY, "1")]),
+            ),
+            (
+                "compat mode off",
+                compat(false),
+                false,
+                current(&[(IPV4_FORWARD, "1"), (NEXTHOP_COMPAT_MODE, "1")]),
+                Ok(vec![w(NEXTHOP_COMPAT_MODE, "0")]),
+            ),
+            (
+                "compat mode already on",
+                compat(true),
+                false,
+                current(&[(IPV4_FORWARD, "1"), (NEXTHOP_COMPAT_MODE, "1")]),
+                Ok(vec![]),
+            ),
+            (
+                "compat mode left alone",
+                fib(true, None),
+                false,
+                current(&[(IPV4_FORWARD, "1"), (NEXTHOP_COMPAT_MODE, "1")]),
+                Ok(vec![]),
+            ),
+            (
+                "compat mode on an old kernel",
+                compat(false),
+                false,
+                current(&[(IPV4_FORWARD, "1")]),
+                Err("remove fib.nexthopCompatMode"),
             ),
             (
                 "IPv6 pools without IPv6",

@@ -1,10 +1,12 @@
 //! Three workers announce one Service address (IPv4 and IPv6) with themselves as next hop: the
 //! router installs one ECMP route over a kernel nexthop group, spreads new connections over all
 //! three, refuses a prefix outside the service pools, drops a worker whose BGP daemon dies,
-//! and cleans up on SIGTERM.
+//! and cleans up on SIGTERM. With `fib.nexthopCompatMode: false` the same holds while the
+//! kernel shows routes by group id only.
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -231,4 +233,66 @@ async fn netns_three_workers_share_one_ecmp_route() {
     assert_eq!(status.code(), Some(0), "{}", router.child.transcript());
     assert!(kernel_routes(ns).is_empty(), "{:?}", kernel_routes(ns));
     assert!(kernel_nexthops(ns).is_empty(), "{:?}", kernel_nexthops(ns));
+}
+
+/// The gateways of nexthop group `id`, from `ip -j nexthop`.
+fn group_gateways(ns: &Netns, id: u64) -> BTreeSet<String> {
+    let nexthops = kernel_nexthops(ns);
+    let Some(group) = nexthops.iter().find(|n| n["id"] == id) else {
+        return BTreeSet::new();
+    };
+    group["group"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| nexthops.iter().find(|n| n["id"] == m["id"]))
+        .filter_map(|object| object["gateway"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netns_without_compat_notifications_a_crashed_worker_still_leaves_its_group() {
+    let mut lab = Lab::new(3);
+    let v4: IpAddr = "10.96.0.10".parse().unwrap();
+    for i in 0..3 {
+        lab.serve(i, &[v4]);
+    }
+    lab.start_router(&router_yaml(
+        "",
+        "import:\n  servicePools: [10.96.0.0/24]\nfib:\n  nexthopCompatMode: false\n  multipathHashPolicy: l4\n",
+    ))
+    .await;
+    for i in 0..3 {
+        lab.start_bird(i, &[net("10.96.0.10/32")]);
+    }
+    let ns = &lab.lan.nodes[0].ns;
+    assert_eq!(ns.read_sysctl("net.ipv4.nexthop_compat_mode").unwrap(), "0");
+    let workers = addrs((0..3).map(|i| IpAddr::V4(lab.worker(i).v4)));
+    let (route, group) = wait_for("10.96.0.10 on a group of three", WAIT, || {
+        let route = kernel_route(ns, "10.96.0.10")?;
+        let group = route.nhid?;
+        (group_gateways(ns, group) == workers).then_some((route, group))
+    });
+    // Without compat mode the kernel no longer expands a group into the route it carries.
+    assert!(route.gateways.is_empty(), "{route:?}");
+
+    let gone = lab.worker(2).v4.to_string();
+    lab.bird(2).kill().unwrap();
+    let left = wait_for(
+        "the group without worker 2",
+        Duration::from_secs(3 + 2),
+        || {
+            let members = group_gateways(ns, group);
+            (members.len() == 2).then_some(members)
+        },
+    );
+    assert!(!left.contains(&gone), "{left:?}");
+    assert_eq!(
+        kernel_route(ns, "10.96.0.10").and_then(|r| r.nhid),
+        Some(group)
+    );
+    let counts = tally(&lab.connect_many(v4, 60));
+    println!("60 connections after the loss: {counts:?}");
+    assert_eq!(counts.len(), 2, "{counts:?}");
+    assert!(!counts.contains_key(&Lab::worker_name(2)), "{counts:?}");
 }

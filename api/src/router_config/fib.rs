@@ -24,6 +24,14 @@ pub struct FibConfig {
     /// ECMP hash policy to set (`fib_multipath_hash_policy`). Default:
     /// leave the kernel's setting.
     pub multipath_hash_policy: Option<MultipathHashPolicy>,
+    /// Value to set for `net.ipv4.nexthop_compat_mode`. With `true` (the
+    /// kernel's default) every rewrite of a nexthop group also sends one
+    /// route notification per route using it, so a node leaving 10,000
+    /// Service routes costs the kernel tens of milliseconds; with `false`
+    /// the rewrite alone takes effect at once, and `ip route` shows a
+    /// route's `nhid` without its next hops (see `ip nexthop`). Default:
+    /// leave the kernel's setting.
+    pub nexthop_compat_mode: Option<bool>,
 }
 
 impl Default for FibConfig {
@@ -34,6 +42,7 @@ impl Default for FibConfig {
             keep_routes_on_shutdown: false,
             set_forwarding_sysctls: true,
             multipath_hash_policy: None,
+            nexthop_compat_mode: None,
         }
     }
 }

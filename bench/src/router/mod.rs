@@ -12,6 +12,7 @@
 //! Everything needs root (namespaces, port 179, the daemons).
 
 pub mod dut;
+pub mod events;
 pub mod fib;
 pub mod report;
 pub mod run;

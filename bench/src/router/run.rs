@@ -17,6 +17,7 @@ use ferrolb_bfd::SessionParams;
 use tokio::sync::watch;
 
 use super::dut::{BfdTimers, RouterKind, RouterPlan, RunningRouter};
+use super::events::FibEvents;
 use super::fib::Tally;
 use super::topology::{Lab, INTERFACE, ROUTER_ADDRESS, SUBNET};
 use super::watch::{wait_for, Goal, Observation};
@@ -137,6 +138,7 @@ struct Bench {
     plans: Vec<WorkerPlan>,
     prefixes: Arc<Vec<ipnet::IpNet>>,
     go: watch::Sender<bool>,
+    events: FibEvents,
 }
 
 impl Bench {
@@ -179,6 +181,8 @@ impl Bench {
             })
             .collect();
         let (go, _) = watch::channel(false);
+        let events = FibEvents::start(&lab.router)
+            .map_err(|e| RunError::Other(format!("watching the router's FIB: {e}")))?;
         let mut bench = Bench {
             workers: Vec::new(),
             router,
@@ -186,6 +190,7 @@ impl Bench {
             plans,
             prefixes: Arc::new(set.to_vec()),
             go,
+            events,
         };
         for i in 0..bench.plans.len() {
             let worker = bench.start_worker(i)?;
@@ -217,9 +222,15 @@ impl Bench {
         })
     }
 
+    /// Starts a timed change: FIB changes before this one are forgotten.
+    fn timing_starts(&self) {
+        self.events.clear();
+    }
+
     /// Waits for `goal`, failing if the router died.
     fn wait(&self, goal: &Goal, timeout: Duration) -> Result<Observation, RunError> {
-        let observation = wait_for(&self.lab.router, goal, timeout)?;
+        let mut observation = wait_for(&self.lab.router, goal, timeout)?;
+        observation.changed = observation.reached.and_then(|t| self.events.last_change(t));
         if observation.reached.is_none() {
             if let Err(e) = self.router.check_running() {
                 return Err(RunError::Other(e.to_string()));
@@ -262,7 +273,8 @@ fn pool() -> ipnet::Ipv4Net {
 fn measured(observation: &Observation, since: Instant, next_hops: usize) -> Measured {
     Measured {
         seconds: observation
-            .reached
+            .changed
+            .or(observation.reached)
             .map(|t| t.saturating_duration_since(since).as_secs_f64()),
         tally: observation.last,
         next_hops,
@@ -295,11 +307,13 @@ fn try_install(
     let set = PrefixSet::new(DEFAULT_BASE, 24, prefixes)?;
     let mut bench = Bench::start(config, kind, &set, None)?;
     let n = bench.workers.len();
+    bench.timing_starts();
     let go_time = Instant::now();
     let _ = bench.go.send(true);
     let installed = bench.wait(&bench.goal(set, None), config.timeout)?;
     // The clock starts at the first UPDATE octet any worker sent (just after the go).
     let victim_report = if installed.reached.is_some() && n > 1 {
+        bench.timing_starts();
         let killed = Instant::now();
         let report = bench.workers.first_mut().map(Worker::finish);
         let removed = bench.wait(&bench.goal(set, Some(0)), config.timeout)?;
@@ -374,6 +388,7 @@ fn try_bfd(
             .workers
             .get(victim)
             .ok_or_else(|| RunError::Other(format!("no worker {victim}")))?;
+        bench.timing_starts();
         let killed = Instant::now();
         site.iface.set_down()?;
         let gone = bench.wait(&bench.goal(set, Some(victim)), config.timeout)?;

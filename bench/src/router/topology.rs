@@ -78,6 +78,10 @@ impl Lab {
         let router = Netns::new("router")?;
         let router_iface = bridge.attach(&router, INTERFACE)?;
         router_iface.add_addr(host(ROUTER_ADDRESS)?)?;
+        // Tuned for nexthop groups, as `fib.nexthopCompatMode: false` does: a group rewrite
+        // is not also announced route by route. The same for every router under test (BIRD
+        // installs no nexthop objects, so it is unaffected).
+        router.sysctl("net.ipv4.nexthop_compat_mode", "0")?;
         let mut sites = Vec::with_capacity(workers);
         for i in 0..workers {
             let address = worker_address(i).ok_or_else(|| {

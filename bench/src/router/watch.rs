@@ -40,6 +40,9 @@ impl Goal {
 pub struct Observation {
     /// When the goal was first seen met; `None` if it was not within the time limit.
     pub reached: Option<Instant>,
+    /// The kernel's last FIB change before that dump ended (see [`super::events`]): the moment
+    /// the goal was met, more precisely than the dump's end. `None` when it is unknown.
+    pub changed: Option<Instant>,
     /// The last dump's tally.
     pub last: Tally,
     /// Dumps taken.
@@ -61,6 +64,7 @@ fn watch(netns: &str, goal: &Goal, timeout: Duration) -> Result<Observation, Fib
     let mut dumper = RouteDumper::open()?;
     let mut observation = Observation {
         reached: None,
+        changed: None,
         last: Tally::default(),
         dumps: 0,
         slowest_dump: Duration::ZERO,

@@ -52,7 +52,7 @@ use crate::rib::{BestRoute, DecisionConfig, ExportPolicy, ImportPolicy, RibChang
 use crate::session::{DynamicNeighbors, Listener, PeerConfig, SessionError};
 use crate::types::{Asn, RouterId};
 
-pub use latest::LatestChanges;
+pub use latest::{LatestChanges, LatestUpdate};
 pub use status::{NeighborStatus, PrefixCounters};
 
 /// One batch of Loc-RIB changes, shared by every subscriber.

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::fsm::{DownReason, State};
 use crate::message::{subcode, Notification};
-use crate::rib::{ExportPolicy, ImportVerdict, LocRib, OutboundBatch, PeerInfo, RibChange};
+use crate::rib::{ExportPolicy, ImportVerdict, LocRib, OutboundBatch, PeerId, PeerInfo, RibChange};
 use crate::session::{spawn_peer, Listener, PeerControl, PeerHandle, SessionDown, SessionEvent};
 use crate::types::AddressFamily;
 
@@ -53,6 +53,9 @@ struct Task {
     events: mpsc::Sender<PeerEvent>,
     dynamic: mpsc::Sender<(PeerHandle, Arc<DynamicNeighborConfig>)>,
     next_generation: u64,
+    /// A peer whose routes go once the latest subscribers have had a chance to run (see
+    /// [`Task::down`]).
+    deferred_flush: Option<PeerId>,
 }
 
 pub(super) async fn run(
@@ -73,6 +76,7 @@ pub(super) async fn run(
         events,
         dynamic,
         next_generation: 0,
+        deferred_flush: None,
     };
     loop {
         tokio::select! {
@@ -85,7 +89,17 @@ pub(super) async fn run(
                 Some(command) => task.command(command),
                 None => break,
             },
-            Some(event) = events_rx.recv() => task.peer_event(event),
+            Some(event) = events_rx.recv() => {
+                task.peer_event(event);
+                if let Some(peer) = task.deferred_flush.take() {
+                    // A woken task waits in this worker's LIFO slot until this one yields:
+                    // let the FIB writer act on the neighbour's liveness before the Loc-RIB
+                    // spends a while on its prefixes.
+                    tokio::task::yield_now().await;
+                    let changes = task.rib.peer_down(peer).unwrap_or_default();
+                    task.distribute(changes);
+                }
+            }
             Some((handle, range)) = dynamic_rx.recv() => task.dynamic_peer(handle, &range),
         }
     }
@@ -231,6 +245,7 @@ impl Task {
         let control = neighbor.control.clone();
         tokio::spawn(async move { control.shutdown().await });
         if let Some(peer) = neighbor.rib_peer {
+            self.neighbor_liveness(address, false);
             match self.rib.remove_peer(peer) {
                 Ok(changes) => self.distribute(changes),
                 Err(e) => tracing::error!(%address, error = %e, "removing neighbour from the RIB"),
@@ -356,8 +371,11 @@ impl Task {
                 n.restart_timer = None;
                 let Some(peer) = n.rib_peer else { return };
                 tracing::info!(%address, "graceful restart timer expired; removing stale routes");
-                let changes = self.rib.restart_timer_expired(peer).unwrap_or_default();
                 let closed = n.session.is_none() && n.dynamic;
+                if n.session.is_none() {
+                    self.neighbor_liveness(address, false);
+                }
+                let changes = self.rib.restart_timer_expired(peer).unwrap_or_default();
                 self.distribute(changes);
                 if closed {
                     let _ = self.remove_neighbor(address);
@@ -487,6 +505,7 @@ impl Task {
             }
         }
         tracing::info!(%address, "session established");
+        self.neighbor_liveness(address, true);
         self.distribute(changes);
     }
 
@@ -530,10 +549,21 @@ impl Task {
             }
             None => {
                 n.cancel_restart_timer();
-                self.rib.peer_down(peer).unwrap_or_default()
+                self.neighbor_liveness(address, false);
+                self.deferred_flush = Some(peer);
+                return;
             }
         };
         self.distribute(changes);
+    }
+
+    /// Tells the latest-state subscribers that `address` is up, or that its routes are going
+    /// (before the Loc-RIB works through them, so a FIB writer can act on the whole at once).
+    fn neighbor_liveness(&mut self, address: IpAddr, up: bool) {
+        self.latest.retain(LatestPublisher::is_open);
+        for l in &self.latest {
+            l.neighbor(address, up);
+        }
     }
 
     fn max_prefix_verdict(&mut self, address: IpAddr, verdict: ImportVerdict) {
@@ -558,6 +588,11 @@ impl Task {
         if changes.is_empty() {
             return;
         }
+        // The FIB first: it forwards traffic, the neighbours only hear about it.
+        self.latest.retain(LatestPublisher::is_open);
+        for l in &self.latest {
+            l.publish(&changes);
+        }
         for n in self.neighbors.values_mut() {
             let Some(session) = n.session.as_mut() else {
                 continue;
@@ -566,10 +601,6 @@ impl Task {
             if !batch.is_empty() {
                 n.send(&without_local(batch, &self.local), &[], &[]);
             }
-        }
-        self.latest.retain(LatestPublisher::is_open);
-        for l in &self.latest {
-            l.publish(&changes);
         }
         let batch: ChangeBatch = Arc::new(changes);
         self.subscribers.retain(|s| s.send(batch.clone()).is_ok());

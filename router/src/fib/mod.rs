@@ -14,10 +14,13 @@
 //! many next hops it has. Groups are shared: the 1,000 Service routes announced by the same ten
 //! nodes use one group.
 //!
-//! The point is what happens when a node goes away: its paths are withdrawn for all its
-//! prefixes in one batch, every route of a group changes the same way, and the group is
-//! rewritten in place (`RTM_NEWNEXTHOP` replace with the remaining members). That is one
-//! netlink message per affected group instead of one per prefix, and routes never move. A group
+//! The point is what happens when a node goes away. When its BGP session ends,
+//! [`Fib::withdraw_next_hop`] rewrites every group it is in at once (`RTM_NEWNEXTHOP` replace
+//! with the remaining members), before the Loc-RIB has worked through its prefixes: one netlink
+//! message per affected group instead of one per prefix, and routes never move. The
+//! withdrawals that follow find nothing left to change. Otherwise (a node's paths withdrawn
+//! by UPDATE) a batch in which every route of a group changes the same way also rewrites the
+//! group in place. A group
 //! is rewritten in place only when *all* its routes change to the same new set; otherwise the
 //! routes that change move to the group of their new set (created if needed), and a group whose
 //! last route left is deleted. So a group's identity is "a set of routes that share next

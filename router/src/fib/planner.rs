@@ -121,6 +121,84 @@ impl Fib {
         in_stage_order(ops)
     }
 
+    /// Takes the next hop `gone` out of every route at once and returns the ops, in execution
+    /// order: each group it is in is rewritten in place with the others (a route left without
+    /// any next hop is deleted with its group), then its nexthop object goes. Without nexthop
+    /// objects every route through it is replaced or deleted.
+    pub fn withdraw_next_hop(&mut self, gone: IpAddr) -> Vec<Op> {
+        let mut ops = Vec::new();
+        match self.mode {
+            Mode::Multipath => {
+                let through: Vec<(IpNet, Option<Resolved>)> = self
+                    .routes
+                    .iter()
+                    .filter(|(_, r)| r.next_hops.contains_key(&gone))
+                    .map(|(p, r)| {
+                        let mut rest = r.next_hops.clone();
+                        rest.remove(&gone);
+                        (*p, Some(rest).filter(|n| !n.is_empty()))
+                    })
+                    .collect();
+                self.plan_multipath(through, &mut ops);
+            }
+            Mode::Groups => self.withdraw_from_groups(gone, &mut ops),
+        }
+        self.ids.commit();
+        in_stage_order(ops)
+    }
+
+    fn withdraw_from_groups(&mut self, gone: IpAddr, ops: &mut Vec<Op>) {
+        let with: Vec<u32> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.members.contains(&gone))
+            .map(|(id, _)| *id)
+            .collect();
+        let mut emptied = BTreeSet::new();
+        for id in &with {
+            let Some(old) = self.groups.get(id).map(|g| g.members.clone()) else {
+                continue;
+            };
+            let mut rest = old.clone();
+            rest.remove(&gone);
+            if rest.is_empty() {
+                emptied.insert(*id);
+                continue;
+            }
+            // The members are all known objects: nothing to resolve.
+            let members = self.member_ids(&rest, &Resolved::new(), ops);
+            ops.push(Op::ReplaceGroup { id: *id, members });
+            self.unindex(&old, *id);
+            self.by_members.entry(rest.clone()).or_default().insert(*id);
+            if let Some(g) = self.groups.get_mut(id) {
+                g.members = rest;
+            }
+        }
+        // The kernel already forwards without it; the bookkeeping follows.
+        let with: BTreeSet<u32> = with.into_iter().collect();
+        let mut deleted = Vec::new();
+        for (prefix, route) in &mut self.routes {
+            let Some(group) = route.group.filter(|g| with.contains(g)) else {
+                continue;
+            };
+            if emptied.contains(&group) {
+                deleted.push(*prefix);
+            } else {
+                route.next_hops.remove(&gone);
+            }
+        }
+        for prefix in deleted {
+            let group = self.routes.remove(&prefix).and_then(|r| r.group);
+            ops.push(Op::DeleteRoute {
+                prefix,
+                metric: ROUTE_METRIC,
+            });
+            self.leave_group(group);
+        }
+        self.remove_unused(&emptied, ops);
+        self.remove_unused_next_hops(&NextHopAddrs::from([gone]), ops);
+    }
+
     fn plan_multipath(&mut self, changes: Vec<(IpNet, Option<Resolved>)>, ops: &mut Vec<Op>) {
         for (prefix, next_hops) in changes {
             match next_hops {

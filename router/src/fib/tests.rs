@@ -480,3 +480,83 @@ fn flush_deletes_everything_of_ours_in_order() {
         ]
     );
 }
+
+#[test]
+fn a_withdrawn_next_hop_leaves_every_group_at_once_and_empty_routes_go() {
+    let mut fib = Fib::new(Mode::Groups);
+    fib.plan(vec![
+        (service(1), via(&[2, 3, 4])),
+        (service(2), via(&[2, 3, 4])),
+        (service(3), via(&[2])),
+        (service(4), via(&[3, 4])),
+    ]);
+    let group_of = |fib: &Fib, i| fib.route(&service(i)).unwrap().group.unwrap();
+    let (shared, alone, other) = (group_of(&fib, 1), group_of(&fib, 3), group_of(&fib, 4));
+
+    let ops = fib.withdraw_next_hop(node(2));
+    assert_eq!(
+        kinds(&ops),
+        vec![
+            "replace-group",
+            "delete-route",
+            "delete-group",
+            "delete-nexthop"
+        ]
+    );
+    assert_eq!(
+        ops[0],
+        Op::ReplaceGroup {
+            id: shared,
+            members: vec![B + 1, B + 2]
+        }
+    );
+    assert_eq!(
+        ops[1],
+        Op::DeleteRoute {
+            prefix: service(3),
+            metric: ROUTE_METRIC
+        }
+    );
+    assert_eq!(ops[2], Op::DeleteGroup { id: alone });
+    assert_eq!(ops[3], Op::DeleteNextHop { id: B });
+    for i in [1, 2] {
+        let route = fib.route(&service(i)).unwrap();
+        assert_eq!(route.next_hops, vec![node(3), node(4)]);
+        assert_eq!(route.group, Some(shared));
+    }
+    assert_eq!(fib.route(&service(3)), None);
+    assert_eq!(group_of(&fib, 4), other);
+
+    // The Loc-RIB's withdrawals that follow change nothing more.
+    assert_eq!(
+        fib.plan(vec![
+            (service(1), via(&[3, 4])),
+            (service(2), via(&[3, 4])),
+            (service(3), None),
+        ]),
+        vec![]
+    );
+    // An unknown next hop is no work.
+    assert_eq!(fib.withdraw_next_hop(node(9)), vec![]);
+}
+
+#[test]
+fn without_groups_a_withdrawn_next_hop_replaces_each_route_through_it() {
+    let mut fib = Fib::new(Mode::Multipath);
+    fib.plan(vec![
+        (service(1), via(&[2, 3])),
+        (service(2), via(&[2])),
+        (service(3), via(&[3])),
+    ]);
+    let ops = fib.withdraw_next_hop(node(2));
+    assert_eq!(kinds(&ops), vec!["replace-route", "delete-route"]);
+    assert_eq!(
+        ops[0],
+        Op::ReplaceRoute {
+            prefix: service(1),
+            target: Target::Paths(vec![(node(3), 2)])
+        }
+    );
+    assert_eq!(fib.route(&service(2)), None);
+    assert_eq!(fib.route(&service(3)).unwrap().next_hops, vec![node(3)]);
+}

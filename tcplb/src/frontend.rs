@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -232,6 +232,13 @@ impl Frontend {
                 backend: backend.metrics.clone(),
             });
             let totals = forward::forward(&client, &server, settings.timeouts, sink).await;
+            if totals.end == End::Error {
+                // One side reset (or failed): pass the reset on rather than a FIN, as the
+                // peer would have seen without a proxy. Neither socket lingers in TIME_WAIT.
+                for socket in [&client, &server] {
+                    let _ = socket2::SockRef::from(socket).set_linger(Some(Duration::ZERO));
+                }
+            }
             drop(guard);
             if settings.access_log {
                 tracing::info!(

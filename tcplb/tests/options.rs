@@ -1,4 +1,5 @@
-//! Per-frontend options: PROXY protocol v2, idle timeout and connection limits.
+//! Per-frontend options: PROXY protocol v2, idle timeout and connection limits; and how a
+//! connection's end is passed on (a reset stays a reset).
 
 mod support;
 
@@ -101,4 +102,78 @@ async fn connection_limits_per_frontend_and_backend() {
         .unwrap()
         .unwrap()
         .unwrap();
+}
+
+/// Accepts the proxied connection (the one that sends `payload`; health checks connect too).
+async fn proxied(backend: &TcpListener, payload: &[u8]) -> tokio::net::TcpStream {
+    loop {
+        let (mut s, _) = backend.accept().await.unwrap();
+        let mut got = vec![0u8; payload.len()];
+        let read = tokio::time::timeout(Duration::from_millis(500), s.read_exact(&mut got)).await;
+        if matches!(read, Ok(Ok(_))) && got == payload {
+            return s;
+        }
+    }
+}
+
+/// Closes `s` with a reset (SO_LINGER 0) instead of a FIN.
+fn reset(s: tokio::net::TcpStream) {
+    socket2::SockRef::from(&s)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(s);
+}
+
+/// What reading `s` to its end gives: `Ok(bytes)` after a FIN, or the error (a reset).
+async fn read_end(s: &mut tokio::net::TcpStream) -> std::io::Result<usize> {
+    let mut rest = Vec::new();
+    tokio::time::timeout(TIMEOUT, s.read_to_end(&mut rest))
+        .await
+        .expect("the connection ends")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_is_passed_on_as_a_reset_and_a_close_as_a_close() {
+    let backend = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fe = free_port("127.0.0.1");
+    let _lb = load_balancer(&format!(
+        "frontends: [{{name: api, listen: ['{fe}'], backends: [{{address: '{}'}}]}}]",
+        backend.local_addr().unwrap()
+    ));
+
+    // The client aborts: the backend sees a reset, not an orderly end of stream.
+    let mut client = connect(fe, None).await.unwrap();
+    client.write_all(b"one").await.unwrap();
+    let mut server = proxied(&backend, b"one").await;
+    reset(client);
+    let end = read_end(&mut server).await;
+    assert_eq!(
+        end.as_ref().map_err(std::io::Error::kind).err(),
+        Some(std::io::ErrorKind::ConnectionReset),
+        "{end:?}"
+    );
+
+    // The backend aborts: the client sees a reset.
+    let mut client = connect(fe, None).await.unwrap();
+    client.write_all(b"two").await.unwrap();
+    let server = proxied(&backend, b"two").await;
+    reset(server);
+    let end = read_end(&mut client).await;
+    assert_eq!(
+        end.as_ref().map_err(std::io::Error::kind).err(),
+        Some(std::io::ErrorKind::ConnectionReset),
+        "{end:?}"
+    );
+
+    // An orderly close stays one, both ways.
+    let mut client = connect(fe, None).await.unwrap();
+    client.write_all(b"three").await.unwrap();
+    let mut server = proxied(&backend, b"three").await;
+    client.shutdown().await.unwrap();
+    assert_eq!(read_end(&mut server).await.unwrap(), 0);
+    server.write_all(b"bye").await.unwrap();
+    drop(server);
+    let mut rest = Vec::new();
+    client.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(rest, b"bye");
 }

@@ -7,7 +7,8 @@
 //! common Kubernetes API case, and a connection holds no copy buffer of its own unless the
 //! other side is slower than it. When one side reaches end of stream, the other side's write
 //! half is shut down (the FIN is passed on) and the opposite direction keeps flowing until it
-//! ends too.
+//! ends too. A reset or other error ends both directions as [`End::Error`]; the caller then
+//! resets both sockets, so a reset is passed on as a reset.
 
 use std::cell::RefCell;
 use std::io;

@@ -9,14 +9,27 @@ use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proxy_protocol_v2_header_reaches_the_backend() {
+/// A frontend `api` whose one backend is a plain listener the test accepts on; `options` are
+/// more frontend fields, each followed by ", ".
+async fn one_plain_backend(
+    options: &str,
+) -> (
+    TcpListener,
+    std::net::SocketAddr,
+    ferrolb_tcplb::LoadBalancer,
+) {
     let backend = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let fe = free_port("127.0.0.1");
-    let _lb = load_balancer(&format!(
-        "frontends: [{{name: api, listen: ['{fe}'], proxyProtocol: true, backends: [{{address: '{}'}}]}}]",
+    let lb = load_balancer(&format!(
+        "frontends: [{{name: api, listen: ['{fe}'], {options}backends: [{{address: '{}'}}]}}]",
         backend.local_addr().unwrap()
     ));
+    (backend, fe, lb)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_protocol_v2_header_reaches_the_backend() {
+    let (backend, fe, _lb) = one_plain_backend("proxyProtocol: true, ").await;
     let mut client = connect(fe, Some("127.0.0.77")).await.unwrap();
     let client_addr = client.local_addr().unwrap();
     client.write_all(b"payload").await.unwrap();
@@ -132,43 +145,44 @@ async fn read_end(s: &mut tokio::net::TcpStream) -> std::io::Result<usize> {
         .expect("the connection ends")
 }
 
+/// Opens a proxied connection sending `hello`: the client and the backend's ends.
+async fn pair(
+    fe: std::net::SocketAddr,
+    backend: &TcpListener,
+    hello: &[u8],
+) -> (tokio::net::TcpStream, tokio::net::TcpStream) {
+    let mut client = connect(fe, None).await.unwrap();
+    client.write_all(hello).await.unwrap();
+    let server = proxied(backend, hello).await;
+    (client, server)
+}
+
+/// Asserts that `s` ends with a reset, not an orderly end of stream.
+async fn assert_reset(s: &mut tokio::net::TcpStream) {
+    let end = read_end(s).await;
+    assert_eq!(
+        end.as_ref().map_err(std::io::Error::kind).err(),
+        Some(std::io::ErrorKind::ConnectionReset),
+        "{end:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_is_passed_on_as_a_reset_and_a_close_as_a_close() {
-    let backend = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let fe = free_port("127.0.0.1");
-    let _lb = load_balancer(&format!(
-        "frontends: [{{name: api, listen: ['{fe}'], backends: [{{address: '{}'}}]}}]",
-        backend.local_addr().unwrap()
-    ));
+    let (backend, fe, _lb) = one_plain_backend("").await;
 
     // The client aborts: the backend sees a reset, not an orderly end of stream.
-    let mut client = connect(fe, None).await.unwrap();
-    client.write_all(b"one").await.unwrap();
-    let mut server = proxied(&backend, b"one").await;
+    let (client, mut server) = pair(fe, &backend, b"one").await;
     reset(client);
-    let end = read_end(&mut server).await;
-    assert_eq!(
-        end.as_ref().map_err(std::io::Error::kind).err(),
-        Some(std::io::ErrorKind::ConnectionReset),
-        "{end:?}"
-    );
+    assert_reset(&mut server).await;
 
     // The backend aborts: the client sees a reset.
-    let mut client = connect(fe, None).await.unwrap();
-    client.write_all(b"two").await.unwrap();
-    let server = proxied(&backend, b"two").await;
+    let (mut client, server) = pair(fe, &backend, b"two").await;
     reset(server);
-    let end = read_end(&mut client).await;
-    assert_eq!(
-        end.as_ref().map_err(std::io::Error::kind).err(),
-        Some(std::io::ErrorKind::ConnectionReset),
-        "{end:?}"
-    );
+    assert_reset(&mut client).await;
 
     // An orderly close stays one, both ways.
-    let mut client = connect(fe, None).await.unwrap();
-    client.write_all(b"three").await.unwrap();
-    let mut server = proxied(&backend, b"three").await;
+    let (mut client, mut server) = pair(fe, &backend, b"three").await;
     client.shutdown().await.unwrap();
     assert_eq!(read_end(&mut server).await.unwrap(), 0);
     server.write_all(b"bye").await.unwrap();

@@ -8,13 +8,15 @@
 //! dump's time stands.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ferrolb_testbed::Netns;
+use netlink_packet_core::NetlinkBuffer;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 
 /// `RTNLGRP_IPV4_ROUTE`.
 const GROUP_IPV4_ROUTE: u32 = 7;
@@ -22,8 +24,6 @@ const GROUP_IPV4_ROUTE: u32 = 7;
 const GROUP_NEXTHOP: u32 = 32;
 /// `RTM_NEWROUTE`, `RTM_DELROUTE`, `RTM_NEWNEXTHOP`, `RTM_DELNEXTHOP`.
 const CHANGES: [u16; 4] = [24, 25, 104, 105];
-/// `NLMSG_HDRLEN`.
-const HEADER: usize = 16;
 /// Receive buffer asked for: a million route notifications of BIRD's fit.
 const RECEIVE_BUFFER: libc::c_int = 256 << 20;
 /// How often the reading thread looks whether it should stop.
@@ -91,14 +91,32 @@ impl Drop for FibEvents {
     }
 }
 
-fn setsockopt(fd: &OwnedFd, level: i32, name: i32, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: an int option on a socket we own.
+/// A NETLINK_ROUTE socket of the calling thread's namespace, in both groups.
+fn subscribe() -> io::Result<Socket> {
+    let mut socket = Socket::new(NETLINK_ROUTE)?;
+    // Forcing the size needs CAP_NET_ADMIN (the benchmark runs as root); the plain one is
+    // capped by net.core.rmem_max.
+    if force_receive_buffer(&socket, RECEIVE_BUFFER).is_err() {
+        socket.set_rx_buf_sz(RECEIVE_BUFFER)?;
+    }
+    socket.bind_auto()?;
+    for group in [GROUP_IPV4_ROUTE, GROUP_NEXTHOP] {
+        socket.add_membership(group)?;
+    }
+    // Wakes the reader now and then to look whether it should stop.
+    socket2::SockRef::from(&socket).set_read_timeout(Some(POLL))?;
+    Ok(socket)
+}
+
+/// `SO_RCVBUFFORCE`, which neither netlink-sys nor socket2 offers.
+fn force_receive_buffer(socket: &Socket, size: libc::c_int) -> io::Result<()> {
+    // SAFETY: an int option on a socket we own, with the size of an int.
     let rc = unsafe {
         libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            std::ptr::from_ref(&value).cast(),
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            std::ptr::from_ref(&size).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
@@ -109,95 +127,40 @@ fn setsockopt(fd: &OwnedFd, level: i32, name: i32, value: libc::c_int) -> io::Re
     }
 }
 
-/// A NETLINK_ROUTE socket of the calling thread's namespace, in both groups.
-fn subscribe() -> io::Result<OwnedFd> {
-    // SAFETY: plain socket(2).
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the descriptor was just created and nobody else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // Forcing the size needs CAP_NET_ADMIN (the benchmark runs as root); the plain one is
-    // capped by net.core.rmem_max.
-    if setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RECEIVE_BUFFER).is_err() {
-        setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, RECEIVE_BUFFER)?;
-    }
-    // SAFETY: a zeroed sockaddr_nl is valid; the kernel assigns the port id.
-    let mut address: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    address.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-    // SAFETY: binds our socket to a sockaddr_nl of the right size.
-    let rc = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            std::ptr::from_ref(&address).cast(),
-            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    for group in [GROUP_IPV4_ROUTE, GROUP_NEXTHOP] {
-        setsockopt(
-            &fd,
-            libc::SOL_NETLINK,
-            libc::NETLINK_ADD_MEMBERSHIP,
-            group as libc::c_int,
-        )?;
-    }
-    let timeout = libc::timeval {
-        tv_sec: 0,
-        tv_usec: POLL.as_micros() as libc::suseconds_t,
-    };
-    // SAFETY: a timeval option on a socket we own.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            std::ptr::from_ref(&timeout).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(fd)
-}
-
 /// Whether a datagram of netlink messages holds a route or nexthop change.
 fn holds_change(datagram: &[u8]) -> bool {
-    let mut rest = datagram;
-    while let (Some(len), Some(kind)) = (rest.get(0..4), rest.get(4..6)) {
-        let len = u32::from_ne_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        let kind = u16::from_ne_bytes([kind[0], kind[1]]);
-        if CHANGES.contains(&kind) {
+    let mut offset = 0;
+    while let Some(rest) = datagram.get(offset..).filter(|r| !r.is_empty()) {
+        // A length below the header or past the datagram ends the walk.
+        let Ok(message) = NetlinkBuffer::new_checked(rest) else {
+            return false;
+        };
+        if CHANGES.contains(&message.message_type()) {
             return true;
         }
-        if len < HEADER {
-            return false;
-        }
         // Messages are 4-byte aligned.
-        rest = rest.get(len.next_multiple_of(4)..).unwrap_or_default();
+        offset += (message.length() as usize).next_multiple_of(4);
     }
     false
 }
 
-fn read(socket: &OwnedFd, record: &Mutex<Record>, stop: &AtomicBool) {
-    let mut buf = vec![0u8; 1 << 20];
+fn read(socket: &Socket, record: &Mutex<Record>, stop: &AtomicBool) {
+    let mut buf = Vec::with_capacity(1 << 20);
     while !stop.load(Ordering::Relaxed) {
-        // SAFETY: reads into a buffer we own, at most its length.
-        let n = unsafe { libc::recv(socket.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        buf.clear();
+        let received = socket.recv(&mut buf, 0);
         let now = Instant::now();
-        if n < 0 {
-            let error = io::Error::last_os_error();
-            match error.raw_os_error() {
+        match received {
+            Ok(_) => {
+                if holds_change(&buf) {
+                    record
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .changes
+                        .push(now);
+                }
+            }
+            Err(error) => match error.raw_os_error() {
                 Some(libc::ENOBUFS) => {
                     record
                         .lock()
@@ -209,16 +172,7 @@ fn read(socket: &OwnedFd, record: &Mutex<Record>, stop: &AtomicBool) {
                     tracing::warn!(%error, "reading FIB notifications");
                     return;
                 }
-            }
-            continue;
-        }
-        let datagram = buf.get(..n as usize).unwrap_or_default();
-        if holds_change(datagram) {
-            record
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .changes
-                .push(now);
+            },
         }
     }
 }
@@ -226,6 +180,9 @@ fn read(socket: &OwnedFd, record: &Mutex<Record>, stop: &AtomicBool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `NLMSG_HDRLEN`.
+    const HEADER: usize = 16;
 
     fn message(kind: u16, payload: usize) -> Vec<u8> {
         let len = (HEADER + payload) as u32;

@@ -147,9 +147,7 @@ impl LatestPublisher {
         drop(pending);
         self.shared.notify.notify_one();
     }
-}
 
-impl LatestPublisher {
     /// Records that neighbour `address` is up (a session established) or that its routes are
     /// going (`up` false).
     pub fn neighbor(&self, address: IpAddr, up: bool) {

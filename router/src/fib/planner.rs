@@ -148,7 +148,7 @@ impl Fib {
     }
 
     fn withdraw_from_groups(&mut self, gone: IpAddr, ops: &mut Vec<Op>) {
-        let with: Vec<u32> = self
+        let with: BTreeSet<u32> = self
             .groups
             .iter()
             .filter(|(_, g)| g.members.contains(&gone))
@@ -156,26 +156,18 @@ impl Fib {
             .collect();
         let mut emptied = BTreeSet::new();
         for id in &with {
-            let Some(old) = self.groups.get(id).map(|g| g.members.clone()) else {
+            let Some(mut rest) = self.groups.get(id).map(|g| g.members.clone()) else {
                 continue;
             };
-            let mut rest = old.clone();
             rest.remove(&gone);
             if rest.is_empty() {
                 emptied.insert(*id);
                 continue;
             }
             // The members are all known objects: nothing to resolve.
-            let members = self.member_ids(&rest, &Resolved::new(), ops);
-            ops.push(Op::ReplaceGroup { id: *id, members });
-            self.unindex(&old, *id);
-            self.by_members.entry(rest.clone()).or_default().insert(*id);
-            if let Some(g) = self.groups.get_mut(id) {
-                g.members = rest;
-            }
+            self.rewrite_group(*id, rest, &Resolved::new(), ops);
         }
         // The kernel already forwards without it; the bookkeeping follows.
-        let with: BTreeSet<u32> = with.into_iter().collect();
         let mut deleted = Vec::new();
         for (prefix, route) in &mut self.routes {
             let Some(group) = route.group.filter(|g| with.contains(g)) else {
@@ -323,21 +315,7 @@ impl Fib {
             if first == group.members || !sets.all(|s| s.as_ref() == Some(&first)) {
                 continue;
             }
-            let members = self.member_ids(&first, resolved, ops);
-            ops.push(Op::ReplaceGroup { id, members });
-            let old = std::mem::replace(
-                &mut self
-                    .groups
-                    .entry(id)
-                    .or_insert_with(|| Group {
-                        members: NextHopAddrs::new(),
-                        routes: 0,
-                    })
-                    .members,
-                first.clone(),
-            );
-            self.unindex(&old, id);
-            self.by_members.entry(first).or_default().insert(id);
+            let old = self.rewrite_group(id, first, resolved, ops);
             for i in indices {
                 if let (Some((prefix, Some(next_hops))), Some(d)) =
                     (changes.get(i), done.get_mut(i))
@@ -357,6 +335,30 @@ impl Fib {
             .filter(|(_, d)| !d)
             .map(|(c, _)| c)
             .collect()
+    }
+
+    /// Rewrites group `id` in place with `members` (creating missing nexthop objects) and
+    /// returns its old members.
+    fn rewrite_group(
+        &mut self,
+        id: u32,
+        members: NextHopAddrs,
+        resolved: &Resolved,
+        ops: &mut Vec<Op>,
+    ) -> NextHopAddrs {
+        let member_ids = self.member_ids(&members, resolved, ops);
+        ops.push(Op::ReplaceGroup {
+            id,
+            members: member_ids,
+        });
+        let group = self.groups.entry(id).or_insert_with(|| Group {
+            members: NextHopAddrs::new(),
+            routes: 0,
+        });
+        let old = std::mem::replace(&mut group.members, members.clone());
+        self.unindex(&old, id);
+        self.by_members.entry(members).or_default().insert(id);
+        old
     }
 
     /// Creates a group for `members` (and any missing nexthop objects); returns its id.

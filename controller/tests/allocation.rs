@@ -77,6 +77,17 @@ async fn ipv4_ipv6_and_dual_stack() {
         cluster.pool_status("b-dual").await.as_ref() == Some(&want)
     })
     .await;
+    // b-dual's status was final before prefer4 was served: wait for a-v4's too, written
+    // (like the pool metrics, just before it) after prefer4's addresses.
+    let want_a = ferrolb_api::IPAddressPoolStatus {
+        assigned_ipv4: 2,
+        available_ipv4: 6,
+        ..Default::default()
+    };
+    eventually("a-v4 status", || async {
+        cluster.pool_status("a-v4").await.as_ref() == Some(&want_a)
+    })
+    .await;
     let metrics = _ctrl.metrics_text();
     for line in [
         "ferrolb_pool_addresses_total{pool=\"b-dual\",family=\"ipv6\"} 4.0",

@@ -139,6 +139,7 @@ impl InstanceConfig {
             advert_interval: self.advert_interval,
             preempt: self.preempt,
             preempt_delay: self.preempt_delay,
+            virtual_mac: self.virtual_mac,
         }
     }
 }

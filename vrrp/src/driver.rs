@@ -428,9 +428,9 @@ impl Driver {
                             tracing::error!(instance = %self.config.name, %address, %error, "adding virtual address");
                         }
                     }
-                    self.gratuitous_left = self.config.gratuitous_count;
-                    self.announce(now());
+                    self.announce_again();
                 }
+                Action::Announce => self.announce_again(),
                 Action::ReleaseAddresses => {
                     self.gratuitous_left = 0;
                     self.gratuitous_at = None;
@@ -465,6 +465,12 @@ impl Driver {
             s.master = master;
             changed
         });
+    }
+
+    /// Starts the configured series of gratuitous ARP / unsolicited NA rounds.
+    fn announce_again(&mut self) {
+        self.gratuitous_left = self.config.gratuitous_count;
+        self.announce(now());
     }
 
     /// Sends one round of gratuitous ARP and schedules the next.

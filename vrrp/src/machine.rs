@@ -22,6 +22,9 @@ pub struct Settings {
     pub preempt: bool,
     /// No preemption until this long after startup (so a rebooted router settles first).
     pub preempt_delay: Duration,
+    /// Whether the addresses are served from the virtual MAC. Then clients' neighbour entries
+    /// stay right whoever is master; with the interface's own MAC they follow announcements.
+    pub virtual_mac: bool,
 }
 
 /// The RFC's three states, plus `Fault`: Initialize while a tracked condition fails.
@@ -60,6 +63,9 @@ pub enum Action {
     /// Add the virtual addresses to the interface and announce them (gratuitous ARP /
     /// unsolicited NA).
     TakeAddresses,
+    /// Announce the virtual addresses again (gratuitous ARP / unsolicited NA), for clients
+    /// that followed another master's announcements.
+    Announce,
     /// Remove the virtual addresses from the interface.
     ReleaseAddresses,
     /// The state changed (for logs and metrics).
@@ -277,7 +283,15 @@ impl VirtualRouter {
                 } else if heard.priority > self.settings.priority
                     || (heard.priority == self.settings.priority && heard.source > self.primary)
                 {
-                    // Two masters: the better one keeps the addresses, we step down at once.
+                    // Two masters (a healed partition): the better one keeps the addresses, we
+                    // step down at once. Clients may have followed our announcements; when they
+                    // hold our own MAC, one more advertisement tells the winner, which may not
+                    // have heard us yet, to announce itself again (FerroLB and keepalived do).
+                    if !self.settings.virtual_mac {
+                        actions.push(Action::Advertise {
+                            priority: self.settings.priority,
+                        });
+                    }
                     actions.push(Action::ReleaseAddresses);
                     self.become_backup(
                         now,
@@ -285,6 +299,16 @@ impl VirtualRouter {
                         Some(heard.source),
                         &mut actions,
                     );
+                } else {
+                    // Two masters, and we are the better one: the other has not heard us (a
+                    // healed partition). Advertise now so it steps down without waiting for
+                    // our timer, and announce the addresses again for the clients that
+                    // followed it.
+                    actions.push(Action::Advertise {
+                        priority: self.settings.priority,
+                    });
+                    actions.push(Action::Announce);
+                    self.advert_at = Some(now + centiseconds(self.settings.advert_interval));
                 }
             }
             State::Initialize | State::Fault => {}

@@ -13,6 +13,7 @@ fn settings(priority: u8) -> Settings {
         advert_interval: 100,
         preempt: true,
         preempt_delay: Duration::ZERO,
+        virtual_mac: false,
     }
 }
 
@@ -211,49 +212,103 @@ fn master_advertises_every_interval() {
 /// A master at priority 100 hearing advertisements: who steps down (the split-brain guard).
 #[test]
 fn master_hearing_advertisements() {
-    let step_down = vec![
+    let own_mac_step_down = vec![
+        Action::Advertise { priority: 100 },
         Action::ReleaseAddresses,
         Action::Transition {
             from: State::Master,
             to: State::Backup,
         },
     ];
-    let cases: [(&str, Heard, Vec<Action>, State); 5] = [
-        (
-            "higher priority",
-            heard(LOWER, 101),
-            step_down.clone(),
-            State::Backup,
-        ),
-        (
-            "equal priority, higher address",
-            heard(HIGHER, 100),
-            step_down,
-            State::Backup,
-        ),
-        (
-            "equal priority, lower address",
-            heard(LOWER, 100),
-            vec![],
-            State::Master,
-        ),
-        ("lower priority", heard(HIGHER, 99), vec![], State::Master),
-        (
-            "resignation",
-            heard(HIGHER, 0),
-            vec![Action::Advertise { priority: 100 }],
-            State::Master,
-        ),
+    let virtual_mac_step_down = own_mac_step_down[1..].to_vec();
+    let reclaim = vec![Action::Advertise { priority: 100 }, Action::Announce];
+    struct Case {
+        name: &'static str,
+        virtual_mac: bool,
+        heard: Heard,
+        actions: Vec<Action>,
+        state: State,
+        /// When the next advertisement is due, after the one heard (master only).
+        advert_after: Option<Duration>,
+    }
+    let cases = [
+        Case {
+            name: "higher priority, own MAC: one more advertisement for the winner",
+            virtual_mac: false,
+            heard: heard(LOWER, 101),
+            actions: own_mac_step_down.clone(),
+            state: State::Backup,
+            advert_after: None,
+        },
+        Case {
+            name: "higher priority, virtual MAC: clients need nothing",
+            virtual_mac: true,
+            heard: heard(LOWER, 101),
+            actions: virtual_mac_step_down.clone(),
+            state: State::Backup,
+            advert_after: None,
+        },
+        Case {
+            name: "equal priority, higher address",
+            virtual_mac: false,
+            heard: heard(HIGHER, 100),
+            actions: own_mac_step_down,
+            state: State::Backup,
+            advert_after: None,
+        },
+        Case {
+            name: "equal priority, higher address, virtual MAC",
+            virtual_mac: true,
+            heard: heard(HIGHER, 100),
+            actions: virtual_mac_step_down,
+            state: State::Backup,
+            advert_after: None,
+        },
+        Case {
+            name: "equal priority, lower address: reclaim",
+            virtual_mac: false,
+            heard: heard(LOWER, 100),
+            actions: reclaim.clone(),
+            state: State::Master,
+            advert_after: Some(ms(1000)),
+        },
+        Case {
+            name: "lower priority: reclaim",
+            virtual_mac: false,
+            heard: heard(HIGHER, 99),
+            actions: reclaim.clone(),
+            state: State::Master,
+            advert_after: Some(ms(1000)),
+        },
+        Case {
+            name: "lower priority, virtual MAC: reclaim (the switch learns the MAC's port again)",
+            virtual_mac: true,
+            heard: heard(HIGHER, 99),
+            actions: reclaim,
+            state: State::Master,
+            advert_after: Some(ms(1000)),
+        },
+        Case {
+            name: "resignation",
+            virtual_mac: false,
+            heard: heard(HIGHER, 0),
+            actions: vec![Action::Advertise { priority: 100 }],
+            state: State::Master,
+            advert_after: Some(ms(1000)),
+        },
     ];
-    for (name, h, want, state) in cases {
+    for c in cases {
+        let (name, h, state) = (c.name, c.heard, c.state);
         let t0 = Instant::now();
-        let mut vr = VirtualRouter::new(settings(100), ME);
+        let mut s = settings(100);
+        s.virtual_mac = c.virtual_mac;
+        let mut vr = VirtualRouter::new(s, ME);
         vr.startup(t0);
         let t1 = t0 + master_down_interval(100, 100);
         vr.on_timer(t1);
         assert_eq!(vr.state(), State::Master, "{name}");
         let t2 = t1 + ms(300);
-        assert_eq!(vr.on_advertisement(t2, h), want, "{name}");
+        assert_eq!(vr.on_advertisement(t2, h), c.actions, "{name}");
         assert_eq!(vr.state(), state, "{name}");
         if state == State::Backup {
             assert_eq!(vr.master(), Some(h.source), "{name}");
@@ -262,6 +317,9 @@ fn master_hearing_advertisements() {
                 Some(t2 + master_down_interval(100, 100)),
                 "{name}"
             );
+        }
+        if let Some(after) = c.advert_after {
+            assert_eq!(vr.next_deadline(), Some(t2 + after), "{name}");
         }
     }
 }

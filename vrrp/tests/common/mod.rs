@@ -3,7 +3,9 @@
 //! namespace, and keepalived run as a process.
 #![allow(dead_code)]
 
+pub mod capture;
 pub mod frr;
+pub mod member;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
@@ -200,6 +202,11 @@ impl Lan {
     /// The MAC the client reaches the VIP at, if a ping through it is answered.
     pub fn client_reaches_vip(&self) -> Option<String> {
         self.client.ping(self.vip).ok()?;
+        self.client_neighbor()
+    }
+
+    /// The MAC in the client's neighbour entry for the VIP, read without sending anything.
+    pub fn client_neighbor(&self) -> Option<String> {
         let out = self
             .client
             .ip(&["neigh", "show", &self.vip.to_string(), "dev", "eth0"])
@@ -270,10 +277,12 @@ pub struct FerroNode {
     commands: mpsc::UnboundedSender<Command>,
     status: watch::Receiver<Status>,
     thread: Option<NsThread<()>>,
+    virtual_mac: bool,
 }
 
 impl FerroNode {
     pub fn start(ns: &Netns, config: InstanceConfig) -> FerroNode {
+        let virtual_mac = config.virtual_mac;
         let (commands, mut commands_rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = ns
@@ -313,7 +322,13 @@ impl FerroNode {
             commands,
             status,
             thread: Some(thread),
+            virtual_mac,
         }
+    }
+
+    /// Whether the instance serves its addresses from the virtual MAC.
+    pub fn uses_virtual_mac(&self) -> bool {
+        self.virtual_mac
     }
 
     pub fn status(&self) -> Status {
@@ -361,10 +376,25 @@ impl Drop for FerroNode {
 /// keepalived (VRRP only, `vrrp_version 3`) in a router namespace.
 pub struct Keepalived {
     pub process: Process,
+    /// Whether it serves the VIP from the virtual MAC.
+    pub virtual_mac: bool,
 }
 
 impl Keepalived {
+    /// keepalived on router `i`, serving the VIP from the interface's own MAC.
     pub fn start(lan: &Lan, i: usize, priority: u8, advert_interval_cs: u16) -> Keepalived {
+        Self::start_with_mac(lan, i, priority, advert_interval_cs, false)
+    }
+
+    /// keepalived on router `i`; with `virtual_mac`, from a macvlan carrying the virtual MAC
+    /// (`use_vmac`).
+    pub fn start_with_mac(
+        lan: &Lan,
+        i: usize,
+        priority: u8,
+        advert_interval_cs: u16,
+        virtual_mac: bool,
+    ) -> Keepalived {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = lan.dir.join(format!("keepalived-{i}-{n}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -374,10 +404,12 @@ impl Keepalived {
             format!(
                 "global_defs {{\n  router_id r{i}\n  vrrp_version 3\n  enable_script_security\n}}\n\
                  vrrp_instance VI {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {VRID}\n  \
-                 priority {priority}\n  advert_int {}\n  virtual_ipaddress {{\n    {}/{} dev eth0\n  }}\n}}\n",
+                 priority {priority}\n  advert_int {}\n{}  virtual_ipaddress {{\n    {}/{}{}\n  }}\n}}\n",
                 f64::from(advert_interval_cs) / 100.0,
+                if virtual_mac { "  use_vmac\n" } else { "" },
                 lan.vip,
-                lan.vip_prefix()
+                lan.vip_prefix(),
+                if virtual_mac { "" } else { " dev eth0" },
             ),
         )
         .unwrap();
@@ -405,7 +437,10 @@ impl Keepalived {
                 &dir.join("keepalived.log"),
             )
             .unwrap();
-        Keepalived { process }
+        Keepalived {
+            process,
+            virtual_mac,
+        }
     }
 
     /// Whether keepalived's log says it entered `state` (e.g. "MASTER", "BACKUP") lately.

@@ -2,6 +2,7 @@
 //! reloaded on SIGHUP and stopped on SIGTERM.
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use ferrolb_daemon::{
 };
 use ferrolb_tcplb::LoadBalancer;
 use ipnet::IpNet;
+use tokio::sync::mpsc;
 
 use crate::admin::{self, AdminState, Services};
 use crate::bfd::{BfdPeers, BfdTask};
@@ -111,12 +113,15 @@ pub async fn run(
     let mut reload = ReloadSignal::install()?;
     let metrics = RouterMetrics::register(daemon.metrics());
     let lb_metrics = metrics::register_load_balancer(daemon.metrics());
+    // BFD tells VRRP of failed peers.
+    let (vrrp_bfd, vrrp_bfd_rx) = mpsc::unbounded_channel();
     let mut router = match Router::start(
         config,
         daemon.admin_addr().clone(),
         &secrets,
         (metrics, lb_metrics),
         &state,
+        vrrp_bfd,
     )
     .await
     {
@@ -133,6 +138,7 @@ pub async fn run(
         router.load_balancer.clone(),
         daemon.metrics(),
         state.vrrp_board(),
+        vrrp_bfd_rx,
     )
     .await
     {
@@ -195,8 +201,8 @@ struct Router {
     bgp: Instance,
     forwarder: Option<ForwarderHandle>,
     load_balancer: Arc<LoadBalancer>,
-    /// BFD for the neighbours; `None` when the router has no peer groups.
-    bfd: Option<BfdTask>,
+    /// BFD for the neighbours and the VRRP peers.
+    bfd: BfdTask,
     /// Originates the upstream aggregates; started with the first one.
     aggregates: Option<AggregateTask>,
     /// The import policy in force (file and cluster pools).
@@ -213,6 +219,7 @@ impl Router {
         secrets: &Secrets,
         (metrics, lb_metrics): (RouterMetrics, ferrolb_tcplb::Metrics),
         state: &AdminState,
+        vrrp_bfd: mpsc::UnboundedSender<IpAddr>,
     ) -> anyhow::Result<Router> {
         let (cluster_pools, cluster) = start_cluster_pools(&config).await?;
         let policy = ImportPolicy::new(&config.import).with_pools(&cluster);
@@ -278,10 +285,14 @@ impl Router {
             Some(AggregateTask::spawn(bgp.clone(), import.subscribe(), aggregates).await?)
         };
         let load_balancer = lb::start(&config, lb_metrics)?;
-        let bfd = forwarder.as_ref().map(|(_, netlink, _)| {
-            BfdTask::spawn(&config, bgp.clone(), netlink.clone(), metrics.clone())
-        });
-        let bfd_peers = bfd.as_ref().map(BfdTask::peers);
+        // BFD serves the neighbours and the VRRP peers; it resolves a peer's interface by
+        // netlink even on a router that routes nothing. Its driver starts with the first session.
+        let bfd_netlink = match &forwarder {
+            Some((_, netlink, _)) => netlink.clone(),
+            None => Netlink::connect(config.fib.route_protocol)?,
+        };
+        let bfd = BfdTask::spawn(&config, bgp.clone(), bfd_netlink, metrics.clone(), vrrp_bfd);
+        let bfd_peers = Some(bfd.peers());
         state.set_services(Services {
             bgp: bgp.clone(),
             forwarder: forwarder.clone(),
@@ -444,9 +455,7 @@ impl Router {
                 format!("upstream aggregates: {:?}", upstream::aggregates(new))
             }
             Action::SetBfd => {
-                if let Some(bfd) = &self.bfd {
-                    bfd.set_config(new);
-                }
+                self.bfd.set_config(new);
                 "bfd: sessions follow the new profiles".to_owned()
             }
             Action::ReloadToken => {
@@ -468,9 +477,7 @@ impl Router {
             pools.stop();
         }
         // BFD first: the peers hear AdminDown, so the BGP Cease that follows is no failure.
-        if let Some(bfd) = self.bfd {
-            bfd.stop().await;
-        }
+        self.bfd.stop().await;
         if let Err(error) = self.bgp.shutdown().await {
             tracing::warn!(%error, "stopping BGP");
         }

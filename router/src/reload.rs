@@ -6,8 +6,9 @@
 //! - peer groups: added groups, added listen ranges and added or removed static neighbours; a
 //!   group whose session settings changed has its static neighbours re-created (only those
 //!   sessions restart);
-//! - `bfd` profiles and the groups' `bfd`: BFD sessions start, stop or change their timers
-//!   (with a Poll Sequence) without resetting any BGP session;
+//! - `bfd` profiles, the groups' `bfd` and the VRRP instances' `bfd` (or their unicast peers):
+//!   BFD sessions start, stop or change their timers (with a Poll Sequence) without resetting
+//!   any BGP session;
 //! - `fib.multipathHashPolicy`, `fib.nexthopCompatMode`, `fib.setForwardingSysctls` (applied
 //!   again), `fib.keepRoutesOnShutdown`, `admin.tokenFile` (read again);
 //! - `upstream`: neighbours added, removed or re-created when changed; when the import section
@@ -154,7 +155,10 @@ pub fn diff(old: &RouterConfig, new: &RouterConfig) -> Reload {
         r.actions
             .push(Action::SetKeepRoutes(new.fib.keep_routes_on_shutdown));
     }
-    if old.bfd != new.bfd || bfd_of_groups(old) != bfd_of_groups(new) {
+    if old.bfd != new.bfd
+        || bfd_of_groups(old) != bfd_of_groups(new)
+        || crate::bfd::vrrp_profiles(old) != crate::bfd::vrrp_profiles(new)
+    {
         r.actions.push(Action::SetBfd);
     }
     if old.load_balancer != new.load_balancer {
@@ -512,6 +516,30 @@ bgp:
                 );
             }
         }
+    }
+
+    #[test]
+    fn vrrp_peers_watched_by_bfd_follow_a_reload() {
+        let vrrp = |extra: &str| {
+            RouterConfig::from_yaml_str(&format!(
+                "{BASE}bfd: {{profiles: [{{name: fast}}]}}\nvrrp: {{instances: [{{name: api, \
+                 interface: eth0, vrid: 51, addresses: [192.0.2.10]{extra}}}]}}\n"
+            ))
+            .unwrap()
+        };
+        let plain = vrrp(", unicastPeers: [192.0.2.3]");
+        let watched = vrrp(", unicastPeers: [192.0.2.3], bfd: fast");
+        let other_peer = vrrp(", unicastPeers: [192.0.2.4], bfd: fast");
+        let set_bfd = |old: &RouterConfig, new: &RouterConfig| {
+            diff(old, new).actions.contains(&Action::SetBfd)
+        };
+        assert!(set_bfd(&plain, &watched), "BFD switched on");
+        assert!(set_bfd(&watched, &plain), "BFD switched off");
+        assert!(set_bfd(&watched, &other_peer), "another peer");
+        assert!(!set_bfd(&watched, &watched.clone()), "nothing changed");
+        let mut priority = watched.clone();
+        priority.vrrp.instances[0].priority = 150;
+        assert!(!set_bfd(&watched, &priority), "a change BFD does not see");
     }
 
     #[test]

@@ -408,3 +408,57 @@ async fn netns_vrrp_a_tracked_interface_going_down_moves_the_vip() {
     wait_for("router 0 master again", async || high.is("master").await).await;
     wait_for("VIP back at router 0", async || site.vip_at(0)).await;
 }
+
+/// An `api` instance at `priority` with a slow advertisement interval (3 s: VRRP alone notices
+/// a dead master after about 9.6 s), unicast to `peer`, watched by BFD at 50 ms x 3.
+fn config_bfd(priority: u8, peer: Ipv4Addr) -> String {
+    format!(
+        "routerId: 192.0.2.1\nasn: 64512\nbfd:\n  profiles:\n    - {{name: fast, transmitInterval: 50, \
+         receiveInterval: 50, detectMultiplier: 3}}\nvrrp:\n  instances:\n    - name: api\n      \
+         interface: eth0\n      vrid: 42\n      priority: {priority}\n      advertInterval: 300\n      \
+         addresses: [{VIP}]\n      unicastPeers: [{peer}]\n      bfd: fast\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netns_vrrp_bfd_replaces_a_dead_master_long_before_the_master_down_interval() {
+    let site = Site::new();
+    let (addr0, addr1) = (Ipv4Addr::new(10, 78, 0, 1), Ipv4Addr::new(10, 78, 0, 2));
+    let high = Router::start_with(&site.routers[0], &config_bfd(200, addr1)).await;
+    let low = Router::start_with(&site.routers[1], &config_bfd(100, addr0)).await;
+    wait_for("router 0 master", async || high.is("master").await).await;
+    wait_for("router 1 backup", async || low.is("backup").await).await;
+    wait_for("VIP at router 0", async || site.vip_at(0)).await;
+    let up = format!(
+        "ferrolb_router_bfd_session_state{{peer=\"{addr0}\",local=\"{addr1}\",mode=\"single-hop\"}} 3\n"
+    );
+    wait_for("router 1's BFD session to router 0 up", async || {
+        low.metrics().await.contains(&up)
+    })
+    .await;
+
+    // The master's machine dies. VRRP alone would wait 3 x 3 s + skew.
+    let killed = Instant::now();
+    high.child.signal(libc::SIGKILL);
+    site.routers[0]
+        .ip(&["link", "set", "eth0", "down"])
+        .unwrap();
+    // The admin API reads the instance's state as it changes (the metrics lag up to 500 ms).
+    wait_for("router 1 master", async || {
+        low.instances().await["api"]["state"] == "master"
+    })
+    .await;
+    let took = killed.elapsed();
+    println!("router 1 took over {took:?} after router 0 died");
+    let master_down = Duration::from_millis(3 * 3000 + (256 - 100) * 3000 / 256);
+    assert!(
+        took < master_down,
+        "BFD did not speed the takeover up: {took:?}"
+    );
+    let takeover = "ferrolb_router_vrrp_takeovers_on_unreachable_total{instance=\"api\"} 1\n";
+    wait_for("the takeover counted", async || {
+        low.metrics().await.contains(takeover)
+    })
+    .await;
+    wait_for("VIP at router 1", async || site.vip_at(1)).await;
+}

@@ -2,8 +2,10 @@
 //! namespace reaches the virtual address again, served by the backup. FerroLB pairs beside
 //! keepalived (`vrrp_version 3`) pairs with the same advertisement interval, for a crash
 //! (SIGKILL and the master's link down, as when its machine dies) and a clean stop (priority 0
-//! handover). The client probes with TCP connects (20 ms timeout each) to a listener on both
-//! routers that names its router, so only an answer from the backup counts.
+//! handover), and FerroLB tracking the master by BFD at 50 ms x 3 (the router's
+//! `vrrp.instances[].bfd`) for the crash. The client probes with TCP connects (20 ms timeout
+//! each) to a listener on both routers that names its router, so only an answer from the
+//! backup counts.
 //!
 //! `cargo bench -p ferrolb-vrrp --bench failover`; `FAILOVER_TRIALS` (default 5) and
 //! `FAILOVER_INTERVALS` (centiseconds, default `10,100`) change the runs. Needs root.
@@ -18,16 +20,21 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::bfd::BfdWatch;
 use common::*;
 use ferrolb_testbed::netns::NsThread;
 use ferrolb_vrrp::State;
 
 const PORT: u16 = 6443;
 const PROBE_TIMEOUT: Duration = Duration::from_millis(20);
+/// BFD between the routers, when tracking the master: 50 ms x 3.
+const BFD_INTERVAL: Duration = Duration::from_millis(50);
 
 #[derive(Clone, Copy, PartialEq)]
 enum Implementation {
     Ferrolb,
+    /// FerroLB with a BFD session between the routers tracking the master.
+    FerrolbBfd,
     Keepalived,
 }
 
@@ -88,16 +95,24 @@ fn probe() -> Option<u8> {
 }
 
 enum Node {
-    Ferrolb(FerroNode),
+    /// With the BFD session to the other router, when tracking the master by BFD.
+    Ferrolb(FerroNode, Option<BfdWatch>),
     Keepalived(Keepalived),
 }
 
 fn start(lan: &Lan, which: Implementation, i: usize, priority: u8, interval: u16) -> Node {
+    let ns = &lan.routers[i];
     match which {
-        Implementation::Ferrolb => Node::Ferrolb(FerroNode::start(
-            &lan.routers[i],
-            ferrolb_config(priority, interval),
-        )),
+        Implementation::Ferrolb => Node::Ferrolb(
+            FerroNode::start(ns, ferrolb_config(priority, interval)),
+            None,
+        ),
+        Implementation::FerrolbBfd => {
+            let node = FerroNode::start(ns, ferrolb_config(priority, interval));
+            let (local, peer) = (router_addr(i), router_addr(1 - i));
+            let bfd = BfdWatch::start(ns, local, peer, BFD_INTERVAL, &node);
+            Node::Ferrolb(node, Some(bfd))
+        }
         Implementation::Keepalived => {
             Node::Keepalived(Keepalived::start(lan, i, priority, interval))
         }
@@ -112,7 +127,16 @@ fn trial(which: Implementation, interval: u16, stop: Stop) -> Duration {
     lan.wait_vip_at(0);
     let backup = start(&lan, which, 1, 100, interval);
     match &backup {
-        Node::Ferrolb(n) => n.wait_state(State::Backup),
+        Node::Ferrolb(n, bfd) => {
+            n.wait_state(State::Backup);
+            // Steady state: the backup has heard the master.
+            wait_until("the backup to hear the master", WAIT, || {
+                n.status().master == Some(router_addr(0).into())
+            });
+            if let Some(bfd) = bfd {
+                bfd.wait_up();
+            }
+        }
         Node::Keepalived(k) => wait_until("keepalived BACKUP", WAIT, || {
             k.last_state().as_deref() == Some("BACKUP")
         }),
@@ -125,13 +149,16 @@ fn trial(which: Implementation, interval: u16, stop: Stop) -> Duration {
 
     // A cleanly stopping keepalived is kept (and reaped) until the trial ends.
     let mut stopping = None;
+    let mut stopping_bfd = None;
     let t0 = Instant::now();
     match (master, stop) {
-        (Node::Ferrolb(n), Stop::Kill) => {
+        // The master's BFD session dies with the link (no AdminDown gets out).
+        (Node::Ferrolb(n, bfd), Stop::Kill) => {
             n.kill();
             lan.set_router_link(0, false);
+            stopping_bfd = bfd;
         }
-        (Node::Ferrolb(n), Stop::Clean) => n.stop(),
+        (Node::Ferrolb(n, _), Stop::Clean) => n.stop(),
         (Node::Keepalived(k), Stop::Kill) => {
             k.kill_all(&lan.routers[0]);
             lan.set_router_link(0, false);
@@ -149,7 +176,7 @@ fn trial(which: Implementation, interval: u16, stop: Stop) -> Duration {
             assert!(t0.elapsed() < WAIT, "no failover within {WAIT:?}");
         })
         .unwrap();
-    drop((backup, stopping));
+    drop((backup, stopping, stopping_bfd));
     elapsed
 }
 
@@ -178,12 +205,21 @@ fn main() {
     );
     for interval in intervals {
         for stop in [Stop::Kill, Stop::Clean] {
-            for which in [Implementation::Ferrolb, Implementation::Keepalived] {
+            for which in [
+                Implementation::Ferrolb,
+                Implementation::FerrolbBfd,
+                Implementation::Keepalived,
+            ] {
+                if which == Implementation::FerrolbBfd && stop == Stop::Clean {
+                    // A clean stop hands over by priority 0 whatever BFD does.
+                    continue;
+                }
                 let mut times: Vec<Duration> =
                     (0..trials).map(|_| trial(which, interval, stop)).collect();
                 times.sort();
                 let name = match which {
                     Implementation::Ferrolb => "FerroLB",
+                    Implementation::FerrolbBfd => "FerroLB, BFD 50 ms x 3",
                     Implementation::Keepalived => "keepalived 2.2.7",
                 };
                 let how = match stop {

@@ -26,6 +26,7 @@ const RECV_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 enum Command {
     SetFault(bool),
+    MasterUnreachable(IpAddr),
     Reconfigure(Box<InstanceConfig>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -44,6 +45,7 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Command::SetFault(v) => write!(f, "SetFault({v})"),
+            Command::MasterUnreachable(a) => write!(f, "MasterUnreachable({a})"),
             Command::Reconfigure(c) => write!(f, "Reconfigure({:?})", c.name),
             Command::Shutdown(_) => f.write_str("Shutdown"),
         }
@@ -102,6 +104,7 @@ impl Instance {
             ttl_errors: 0,
             priority_zero_sent: 0,
             priority_zero_received: 0,
+            takeovers_on_unreachable: 0,
             priority: config.priority,
             addresses: config.addresses.clone(),
             interface: config.interface.clone(),
@@ -211,6 +214,12 @@ impl Instance {
         let _ = self.commands.send(Command::SetFault(fault));
     }
 
+    /// Reports the router at `address` unreachable (its BFD session failed): a backup whose
+    /// master it is takes over now rather than after Master_Down_Interval.
+    pub fn master_unreachable(&self, address: IpAddr) {
+        let _ = self.commands.send(Command::MasterUnreachable(address));
+    }
+
     /// Resigns (priority 0, so a backup takes over after Skew_Time), removes the virtual
     /// addresses and stops.
     pub async fn shutdown(self) {
@@ -279,6 +288,14 @@ impl Driver {
                     Some(Command::SetFault(fault)) => {
                         self.external_fault = fault;
                         self.update_fault().await;
+                    }
+                    Some(Command::MasterUnreachable(address)) => {
+                        let actions = self.machine.on_master_unreachable(now(), address);
+                        if !actions.is_empty() {
+                            tracing::warn!(instance = %self.config.name, master = %address, "the master is unreachable: taking over");
+                            self.status.send_modify(|s| s.takeovers_on_unreachable += 1);
+                        }
+                        self.execute(actions).await;
                     }
                     Some(Command::Reconfigure(new)) => self.reconfigure(*new).await,
                     Some(Command::Shutdown(done)) => {

@@ -316,6 +316,19 @@ impl VirtualRouter {
         actions
     }
 
+    /// Another detector (a BFD session to the master) says the router at `address` is
+    /// unreachable. A backup whose master that is takes over at once instead of waiting out
+    /// Master_Down_Interval; should several backups do so, the first advertisements settle
+    /// it (the better master reclaims, the others step down). Anything else is ignored: the
+    /// report is about a router that is not our master (any more).
+    pub fn on_master_unreachable(&mut self, now: Instant, address: IpAddr) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.state == State::Backup && self.master == Some(address) {
+            self.become_master(now, &mut actions);
+        }
+        actions
+    }
+
     /// Whether preemption is allowed now (enabled, and the startup delay is over).
     fn may_preempt(&self, now: Instant) -> bool {
         self.settings.preempt && self.preempt_from.is_none_or(|t| now >= t)

@@ -197,6 +197,58 @@ fn backup_preempts_a_lower_master_by_letting_the_timer_run() {
 }
 
 #[test]
+fn an_unreachable_master_is_replaced_at_once() {
+    let take_over = vec![
+        Action::Advertise { priority: 100 },
+        Action::TakeAddresses,
+        Action::Transition {
+            from: State::Backup,
+            to: State::Master,
+        },
+    ];
+    // (case, state reached first, reported address, actions, state after)
+    let cases = [
+        (
+            "backup, its master",
+            State::Backup,
+            HIGHER,
+            take_over,
+            State::Master,
+        ),
+        (
+            "backup, another router",
+            State::Backup,
+            LOWER,
+            vec![],
+            State::Backup,
+        ),
+        ("master", State::Master, HIGHER, vec![], State::Master),
+    ];
+    for (name, first, reported, want, after) in cases {
+        let t0 = Instant::now();
+        let mut vr = VirtualRouter::new(settings(100), ME);
+        vr.startup(t0);
+        let t1 = t0 + ms(100);
+        match first {
+            State::Backup => {
+                vr.on_advertisement(t1, heard(HIGHER, 200));
+            }
+            _ => {
+                vr.on_timer(t0 + master_down_interval(100, 100));
+            }
+        }
+        assert_eq!(vr.state(), first, "{name}");
+        let t2 = t1 + ms(100);
+        assert_eq!(vr.on_master_unreachable(t2, reported), want, "{name}");
+        assert_eq!(vr.state(), after, "{name}");
+    }
+    // Not yet heard from anyone: no master to lose.
+    let mut vr = VirtualRouter::new(settings(100), ME);
+    vr.startup(Instant::now());
+    assert_eq!(vr.on_master_unreachable(Instant::now(), HIGHER), vec![]);
+}
+
+#[test]
 fn master_advertises_every_interval() {
     let t0 = Instant::now();
     let mut vr = VirtualRouter::new(settings(OWNER_PRIORITY), ME);

@@ -37,6 +37,8 @@ pub struct Status {
     pub priority_zero_sent: u64,
     /// Advertisements received with priority 0 (the master resigning).
     pub priority_zero_received: u64,
+    /// Times this backup took over because the master was reported unreachable (BFD).
+    pub takeovers_on_unreachable: u64,
     /// The priority this router advertises.
     pub priority: u8,
     /// The virtual addresses.

@@ -61,8 +61,9 @@ pub struct VrrpInstance {
     /// Conditions that make this router give up mastership.
     #[serde(default)]
     pub track: VrrpTrack,
-    /// BFD profile from `bfd.profiles` used towards `unicastPeers` to
-    /// detect a dead master faster. Default: off.
+    /// BFD profile from `bfd.profiles` for a session to each of
+    /// `unicastPeers`: a backup whose master's session fails takes over at
+    /// once instead of after the Master_Down_Interval. Default: off.
     #[serde(default)]
     pub bfd: Option<String>,
 }

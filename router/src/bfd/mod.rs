@@ -4,6 +4,10 @@
 //! its routes go with it, so the forwarding task drops that next hop from every nexthop group
 //! in one update instead of waiting for the hold timer.
 //!
+//! A VRRP instance that names a profile gets a session to each of its unicast peers; a failure
+//! is passed on to the VRRP task, where a backup whose master that is takes over at once
+//! instead of waiting out VRRP's Master_Down_Interval.
+//!
 //! A neighbour on a connected subnet gets a single-hop session (RFC 5881) bound to the
 //! interface the kernel reaches it through; one behind a gateway a multihop session (RFC 5883),
 //! as FRR decides for its BGP neighbours. The session is active (sends first) unless the
@@ -20,13 +24,13 @@ use std::time::Duration;
 use ferrolb_api::RouterConfig;
 use ferrolb_bfd::{BfdDriver, DriverConfig, SessionHandle, SessionKey, SessionParams};
 use ferrolb_bgp::instance::Instance;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::api::{bfd_view, BfdView};
 use crate::fib::netlink::{Netlink, Reach};
 use crate::metrics::RouterMetrics;
-pub use plan::{plan, Listed, Plan};
+pub use plan::{plan, vrrp_profiles, Listed, Plan};
 
 /// How often the sessions are compared with the BGP neighbours: a new neighbour gets its BFD
 /// session within this time of becoming Established.
@@ -36,7 +40,7 @@ const RECONCILE_INTERVAL: Duration = Duration::from_secs(1);
 struct Running {
     handle: SessionHandle,
     params: SessionParams,
-    /// Closes the BGP session on each failure.
+    /// Acts on each failure (BGP session closed, VRRP told).
     watcher: JoinHandle<()>,
 }
 
@@ -78,12 +82,14 @@ pub struct BfdTask {
 }
 
 impl BfdTask {
-    /// Starts the task for `config`'s peer groups.
+    /// Starts the task for `config`'s peer groups and VRRP peers; the address of a peer whose
+    /// session fails goes to `vrrp`.
     pub fn spawn(
         config: &RouterConfig,
         bgp: Instance,
         netlink: Netlink,
         metrics: RouterMetrics,
+        vrrp: mpsc::UnboundedSender<IpAddr>,
     ) -> BfdTask {
         let peers = BfdPeers::default();
         let (config_tx, config_rx) = watch::channel(Arc::new(config.clone()));
@@ -94,6 +100,7 @@ impl BfdTask {
             metrics,
             peers: peers.clone(),
             driver: None,
+            vrrp,
         };
         BfdTask {
             peers,
@@ -145,6 +152,8 @@ struct Supervisor {
     peers: BfdPeers,
     /// Started with the first session.
     driver: Option<BfdDriver>,
+    /// Told the address of every failed peer.
+    vrrp: mpsc::UnboundedSender<IpAddr>,
 }
 
 impl Supervisor {
@@ -230,10 +239,11 @@ impl Supervisor {
         }
         let driver = self.driver.as_ref().ok_or("no BFD driver")?;
         let handle = driver.add_session(key, params).map_err(|e| e.to_string())?;
-        let watcher = tokio::spawn(close_bgp_on_failure(
+        let watcher = tokio::spawn(act_on_failures(
             address,
             handle.clone(),
             self.bgp.clone(),
+            self.vrrp.clone(),
             self.metrics.clone(),
         ));
         Ok(Running {
@@ -278,11 +288,13 @@ fn source_address(peer: IpAddr) -> std::io::Result<IpAddr> {
     Ok(socket.local_addr()?.ip())
 }
 
-/// RFC 5882 section 4.3: a failed BFD session brings the BGP session down at once.
-async fn close_bgp_on_failure(
+/// RFC 5882 section 4.3: a failed BFD session brings the BGP session down at once; VRRP hears
+/// of it too (it only acts on its instances' peers).
+async fn act_on_failures(
     address: IpAddr,
     handle: SessionHandle,
     bgp: Instance,
+    vrrp: mpsc::UnboundedSender<IpAddr>,
     metrics: RouterMetrics,
 ) {
     let mut failures = handle.failures();
@@ -290,9 +302,10 @@ async fn close_bgp_on_failure(
         tracing::warn!(
             peer = %address,
             diag = crate::api::diag_name(status.diag),
-            "BFD detected the path down; closing the BGP session"
+            "BFD detected the path down"
         );
         metrics.count_bfd_down(address);
+        let _ = vrrp.send(address);
         if let Err(e) = bgp.bfd_down(address).await {
             tracing::debug!(peer = %address, error = %e, "no BGP session to close");
         }

@@ -5,6 +5,10 @@
 //! by the BGP instance, so that a session BFD brought down is watched until the path is back,
 //! and goes when the neighbour goes (a dynamic neighbour's session ended, a static neighbour
 //! removed) or its group no longer asks for BFD.
+//!
+//! Each unicast peer of a VRRP instance that names a profile (`vrrp.instances[].bfd`) gets a
+//! session too, from the start: it tells a backup its master died sooner than VRRP's own
+//! Master_Down_Interval. A router that is both keeps the BGP group's timers.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -54,6 +58,23 @@ pub fn profile_for(config: &RouterConfig, address: IpAddr) -> Option<&BfdProfile
     config.bfd.profiles.iter().find(|p| p.name == name)
 }
 
+/// The profile each VRRP peer is monitored with.
+pub fn vrrp_profiles(config: &RouterConfig) -> BTreeMap<IpAddr, &BfdProfile> {
+    let mut peers = BTreeMap::new();
+    for instance in &config.vrrp.instances {
+        let Some(name) = instance.bfd.as_deref() else {
+            continue;
+        };
+        let Some(profile) = config.bfd.profiles.iter().find(|p| p.name == name) else {
+            continue;
+        };
+        for peer in &instance.unicast_peers {
+            peers.entry(*peer).or_insert(profile);
+        }
+    }
+    peers
+}
+
 /// A profile's timers as session parameters (the validator keeps every value in range; a
 /// multiplier beyond 255 is clamped rather than wrapped).
 pub fn session_params(profile: &BfdProfile) -> SessionParams {
@@ -83,6 +104,11 @@ pub fn plan(
         if n.established || running.contains_key(&n.address) {
             wanted.insert(n.address, session_params(profile));
         }
+    }
+    for (address, profile) in vrrp_profiles(config) {
+        wanted
+            .entry(address)
+            .or_insert_with(|| session_params(profile));
     }
     for (address, params) in &wanted {
         match running.get(address) {
@@ -233,5 +259,47 @@ bgp:
         for (name, listed, running, want) in cases {
             assert_eq!(plan(&c, &listed, &running), want, "{name}");
         }
+    }
+
+    #[test]
+    fn vrrp_peers_get_sessions_from_the_start() {
+        let yaml = format!(
+            "{CONFIG}vrrp:
+  instances:
+    - {{name: api, interface: eth0, vrid: 51, addresses: [198.18.0.100],
+       unicastPeers: [198.18.0.2, 198.19.0.1], bfd: fast}}
+    - {{name: plain, interface: eth0, vrid: 52, addresses: [198.18.0.101],
+       unicastPeers: [198.18.0.3]}}
+"
+        );
+        let c = config(&yaml);
+        let fast = session_params(&c.bfd.profiles[0]);
+        let quiet = session_params(&c.bfd.profiles[1]);
+        // 198.19.0.1 is also a BGP neighbour: its group's timers win once it is Established.
+        assert_eq!(
+            plan(&c, &[], &BTreeMap::new()),
+            Plan {
+                add: vec![(ip("198.18.0.2"), fast), (ip("198.19.0.1"), fast)],
+                ..Plan::default()
+            }
+        );
+        let running: BTreeMap<IpAddr, SessionParams> =
+            [(ip("198.18.0.2"), fast), (ip("198.19.0.1"), fast)].into();
+        assert_eq!(
+            plan(&c, &[listed("198.19.0.1", true)], &running),
+            Plan {
+                update: vec![(ip("198.19.0.1"), quiet)],
+                ..Plan::default()
+            }
+        );
+        // An instance that stops asking for BFD ends its peers' sessions.
+        let without = config(&yaml.replace(", bfd: fast}", "}"));
+        assert_eq!(
+            plan(&without, &[], &running),
+            Plan {
+                remove: vec![ip("198.18.0.2"), ip("198.19.0.1")],
+                ..Plan::default()
+            }
+        );
     }
 }

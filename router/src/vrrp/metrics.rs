@@ -44,10 +44,11 @@ pub(super) struct Metrics {
     ttl_errors: Counters,
     priority_zero_sent: Counters,
     priority_zero_received: Counters,
+    takeovers_on_unreachable: Counters,
 }
 
 /// The counters and how each is read from an instance's status.
-fn counters(m: &Metrics) -> [(&Counters, Read); 9] {
+fn counters(m: &Metrics) -> [(&Counters, Read); 10] {
     [
         (&m.transitions, |s| s.transitions),
         (&m.master_transitions, |s| s.became_master),
@@ -58,6 +59,7 @@ fn counters(m: &Metrics) -> [(&Counters, Read); 9] {
         (&m.ttl_errors, |s| s.ttl_errors),
         (&m.priority_zero_sent, |s| s.priority_zero_sent),
         (&m.priority_zero_received, |s| s.priority_zero_received),
+        (&m.takeovers_on_unreachable, |s| s.takeovers_on_unreachable),
     ]
 }
 
@@ -119,6 +121,11 @@ impl Metrics {
                         "priority_zero_received",
                         "Advertisements received with priority 0 (the master resigning)",
                         m.priority_zero_received.clone(),
+                    ),
+                    MetricDef::new(
+                        "takeovers_on_unreachable",
+                        "Times this backup took over because BFD found the master unreachable",
+                        m.takeovers_on_unreachable.clone(),
                     ),
                 ],
             );

@@ -2,12 +2,15 @@
 //! instance (IPv4 or IPv6), resigning while a tracked load balancer frontend has no healthy backend,
 //! with its state in `/metrics` (`ferrolb_router_vrrp_*`, [`metrics`]) and on
 //! `GET /api/v1/vrrp` ([`view`]). A reload adds, removes and changes instances in place
-//! (priority, preemption, interval, tracking); other changes replace the instance.
+//! (priority, preemption, interval, tracking); other changes replace the instance. An instance
+//! naming a BFD profile hears from the BFD task when a unicast peer fails: if that peer is its
+//! master, it takes over at once.
 
 mod metrics;
 pub mod view;
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,9 +49,6 @@ struct Running {
 
 /// The VRRP settings of one configured instance.
 fn instance_config(i: &VrrpInstance) -> anyhow::Result<InstanceConfig> {
-    if i.bfd.is_some() {
-        tracing::warn!(instance = %i.name, "bfd tracking of the master is not supported; ignored");
-    }
     let mut c = InstanceConfig::new(&i.name, &i.interface, i.vrid, i.addresses.iter().copied());
     c.priority = i.priority;
     c.advert_interval = i.advert_interval;
@@ -103,11 +103,13 @@ fn tracked_healthy(healthy: &BTreeSet<&str>, tracked: &[String]) -> bool {
 impl Vrrp {
     /// Starts every configured instance (an instance that cannot start fails the start:
     /// its address would otherwise be served by no one without anybody noticing).
+    /// `bfd_failures` carries the address of each peer whose BFD session fails.
     pub async fn start(
         config: &RouterConfig,
         load_balancer: Arc<LoadBalancer>,
         registry: &MetricsRegistry,
         board: VrrpBoard,
+        bfd_failures: mpsc::UnboundedReceiver<IpAddr>,
     ) -> anyhow::Result<Vrrp> {
         let mut running = Vec::new();
         for i in &config.vrrp.instances {
@@ -122,7 +124,7 @@ impl Vrrp {
         };
         Ok(Vrrp {
             commands,
-            task: tokio::spawn(task.run(commands_rx)),
+            task: tokio::spawn(task.run(commands_rx, bfd_failures)),
         })
     }
 
@@ -169,12 +171,17 @@ struct Task {
 }
 
 impl Task {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut bfd_failures: mpsc::UnboundedReceiver<IpAddr>,
+    ) {
         self.publish();
         let mut tick = tokio::time::interval(TRACK_INTERVAL);
         loop {
             tokio::select! {
                 _ = tick.tick() => self.track(),
+                Some(peer) = bfd_failures.recv() => self.peer_failed(peer),
                 command = commands.recv() => match command {
                     Some(Command::Reload(configs, done)) => {
                         self.reload(configs).await;
@@ -214,6 +221,16 @@ impl Task {
                 r.fault = Some(fault);
             }
             self.metrics.set(&r.instance.status());
+        }
+    }
+
+    /// A peer's BFD session failed: the instances that watch it by BFD hear of it (a backup
+    /// whose master it is takes over).
+    fn peer_failed(&self, peer: IpAddr) {
+        for r in &self.running {
+            if r.config.bfd.is_some() && r.config.unicast_peers.contains(&peer) {
+                r.instance.master_unreachable(peer);
+            }
         }
     }
 
@@ -288,8 +305,6 @@ impl Task {
 
 #[cfg(test)]
 mod tests {
-    use std::net::IpAddr;
-
     use super::*;
 
     fn instance(extra: &str) -> VrrpInstance {

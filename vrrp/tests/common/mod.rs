@@ -3,6 +3,7 @@
 //! namespace, and keepalived run as a process.
 #![allow(dead_code)]
 
+pub mod bfd;
 pub mod capture;
 pub mod frr;
 pub mod member;
@@ -268,6 +269,7 @@ pub fn ferrolb_config(priority: u8, advert_interval: u16) -> InstanceConfig {
 
 enum Command {
     Fault(bool),
+    MasterUnreachable(IpAddr),
     Stop,
     Kill,
 }
@@ -303,6 +305,7 @@ impl FerroNode {
                     loop {
                         match commands_rx.recv().await {
                             Some(Command::Fault(f)) => instance.set_fault(f),
+                            Some(Command::MasterUnreachable(a)) => instance.master_unreachable(a),
                             Some(Command::Stop) | None => {
                                 instance.shutdown().await;
                                 return None;
@@ -343,6 +346,15 @@ impl FerroNode {
 
     pub fn set_fault(&self, fault: bool) {
         self.commands.send(Command::Fault(fault)).unwrap();
+    }
+
+    /// A function telling the instance that the router at an address is unreachable (as the
+    /// router does when a BFD session fails).
+    pub fn unreachable_notifier(&self) -> impl Fn(IpAddr) + Send + 'static {
+        let commands = self.commands.clone();
+        move |address| {
+            let _ = commands.send(Command::MasterUnreachable(address));
+        }
     }
 
     /// A clean stop: resigns with priority 0 and removes the VIP.

@@ -9,7 +9,7 @@ use ferrolb_bfd::{BfdDriver, DriverConfig, SessionKey, SessionParams, State};
 use ferrolb_testbed::netns::{Netns, NsThread};
 use tokio::sync::{oneshot, watch};
 
-use super::{wait_until, FerroNode, WAIT};
+use super::{current_thread_runtime, wait_until, FerroNode, WAIT};
 
 /// A BFD session (detect multiplier 3) reporting its failures to a FerroLB instance.
 pub struct BfdWatch {
@@ -33,10 +33,7 @@ impl BfdWatch {
         let (up_tx, up) = watch::channel(false);
         let thread = ns
             .spawn_thread_in(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
+                let rt = current_thread_runtime();
                 let driver = BfdDriver::start(DriverConfig::default()).unwrap();
                 let key = SessionKey::single_hop(peer.into(), local.into()).on_interface("eth0");
                 let handle = driver

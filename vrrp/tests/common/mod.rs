@@ -259,6 +259,14 @@ pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// A runtime for a thread inside a namespace (its sockets are made there).
+pub fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// An instance config for router `i` of the LAN.
 pub fn ferrolb_config(priority: u8, advert_interval: u16) -> InstanceConfig {
     let mut c = InstanceConfig::new("vip", "eth0", VRID, vec![VIP]);
@@ -289,10 +297,7 @@ impl FerroNode {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = ns
             .spawn_thread_in(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
+                let rt = current_thread_runtime();
                 let left = rt.block_on(async move {
                     let instance = match Instance::start(config).await {
                         Ok(i) => i,

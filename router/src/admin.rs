@@ -398,6 +398,8 @@ mod tests {
             "installedNextHops",
             "nhid",
             "rejectReason",
+            "masterTransitions",
+            "takeoversOnUnreachable",
         ] {
             assert!(text.contains(field), "{field} missing in {text}");
         }

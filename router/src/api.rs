@@ -88,6 +88,8 @@ pub struct SchemaResponse {
     pub fib: schemars::Schema,
     /// Schema of `/api/v1/loadbalancer`.
     pub loadbalancer: schemars::Schema,
+    /// Schema of `/api/v1/vrrp`.
+    pub vrrp: schemars::Schema,
 }
 
 impl SchemaResponse {
@@ -98,6 +100,7 @@ impl SchemaResponse {
             routes: schemars::schema_for!(RoutesResponse),
             fib: schemars::schema_for!(FibResponse),
             loadbalancer: schemars::schema_for!(LoadBalancerResponse),
+            vrrp: schemars::schema_for!(crate::vrrp::view::VrrpResponse),
         }
     }
 }

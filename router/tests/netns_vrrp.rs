@@ -460,5 +460,6 @@ async fn netns_vrrp_bfd_replaces_a_dead_master_long_before_the_master_down_inter
         low.metrics().await.contains(takeover)
     })
     .await;
+    assert_eq!(low.instances().await["api"]["takeoversOnUnreachable"], 1);
     wait_for("VIP at router 1", async || site.vip_at(1)).await;
 }

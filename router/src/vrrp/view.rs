@@ -42,6 +42,8 @@ pub struct VrrpView {
     pub adverts_received: u64,
     /// Packets discarded by the receive checks.
     pub invalid_received: u64,
+    /// Times this backup took over because BFD found the master unreachable.
+    pub takeovers_on_unreachable: u64,
 }
 
 /// The response of `GET /api/v1/vrrp`.
@@ -69,6 +71,7 @@ impl From<&Status> for VrrpView {
             adverts_sent: s.adverts_sent,
             adverts_received: s.adverts_received,
             invalid_received: s.invalid_received,
+            takeovers_on_unreachable: s.takeovers_on_unreachable,
         }
     }
 }

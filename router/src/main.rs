@@ -25,6 +25,7 @@ mod vrrp;
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use ferrolb_api::router_config::{LogFormat, LoggingConfig};
 use ferrolb_daemon::{DaemonArgs, LogArgs};
@@ -50,8 +51,15 @@ struct Cli {
     check_config: bool,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // The load balancer's connections share this runtime with BGP.
+    ferrolb_tcplb::runtime_builder()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let matches = Cli::command().get_matches();
     let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

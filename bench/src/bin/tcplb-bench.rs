@@ -114,10 +114,8 @@ fn serve(addr: SocketAddr) -> anyhow::Result<()> {
 
 /// The FerroLB proxy process.
 fn ferrolb(yaml: &str) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    // The router's runtime (one worker per CPU, two here).
+    let rt = ferrolb_tcplb::runtime_builder().build()?;
     rt.block_on(async {
         let config: ferrolb_api::router_config::LoadBalancerConfig = serde_yaml::from_str(yaml)?;
         let lb = ferrolb_tcplb::LoadBalancer::new(ferrolb_tcplb::Metrics::default());

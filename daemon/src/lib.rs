@@ -28,6 +28,7 @@ pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
 pub mod reload;
+pub mod runtime;
 pub mod shutdown;
 #[cfg(feature = "test-util")]
 pub mod testing;

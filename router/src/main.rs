@@ -52,8 +52,7 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    // The load balancer's connections share this runtime with BGP.
-    ferrolb_tcplb::runtime_builder()
+    ferrolb_daemon::runtime::builder()
         .build()
         .context("starting the async runtime")?
         .block_on(run())

@@ -22,7 +22,6 @@ pub mod maglev;
 mod metrics;
 pub mod proxy_protocol;
 mod retire;
-mod runtime;
 mod settings;
 pub mod slow_start;
 
@@ -30,4 +29,3 @@ pub use backend::AdminState;
 pub use error::Error;
 pub use lb::{BackendStatus, FrontendStatus, LoadBalancer};
 pub use metrics::{BackendLabel, FrontendLabel, Metrics};
-pub use runtime::runtime_builder;

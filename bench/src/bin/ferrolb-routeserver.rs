@@ -2,16 +2,22 @@
 //! measured (time, peak memory) exactly like the BIRD, FRR and GoBGP processes.
 //!
 //! It listens on `--router-id` port 179, waits for its (passive) neighbours and runs until
-//! SIGTERM or SIGINT. The tokio runtime is the default multi-threaded one, one worker per core,
-//! as a FerroLB daemon runs.
+//! SIGTERM or SIGINT. The tokio runtime is the router's (`ferrolb_daemon::runtime`), one worker
+//! per core.
 
 use anyhow::Context;
 use clap::Parser;
 use ferrolb_bench::routeserver::RouteServerConfig;
 use tokio::signal::unix::{signal, SignalKind};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    ferrolb_daemon::runtime::builder()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     ferrolb_bench::cli::init_logging();
     let config = RouteServerConfig::parse();
     let mut terminate = signal(SignalKind::terminate()).context("watching SIGTERM")?;

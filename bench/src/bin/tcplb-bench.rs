@@ -115,7 +115,7 @@ fn serve(addr: SocketAddr) -> anyhow::Result<()> {
 /// The FerroLB proxy process.
 fn ferrolb(yaml: &str) -> anyhow::Result<()> {
     // The router's runtime (one worker per CPU, two here).
-    let rt = ferrolb_tcplb::runtime_builder().build()?;
+    let rt = ferrolb_daemon::runtime::builder().build()?;
     rt.block_on(async {
         let config: ferrolb_api::router_config::LoadBalancerConfig = serde_yaml::from_str(yaml)?;
         let lb = ferrolb_tcplb::LoadBalancer::new(ferrolb_tcplb::Metrics::default());

@@ -14,3 +14,9 @@ pub fn builder() -> tokio::runtime::Builder {
     builder.enable_all().global_queue_interval(1);
     builder
 }
+
+/// Runs `main` to completion on a runtime from [`builder`]; fails only if the runtime cannot
+/// start.
+pub fn block_on<F: std::future::Future>(main: F) -> std::io::Result<F::Output> {
+    Ok(builder().build()?.block_on(main))
+}

@@ -52,10 +52,7 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    ferrolb_daemon::runtime::builder()
-        .build()
-        .context("starting the async runtime")?
-        .block_on(run())
+    ferrolb_daemon::runtime::block_on(run()).context("starting the async runtime")?
 }
 
 async fn run() -> anyhow::Result<()> {

@@ -11,10 +11,7 @@ use ferrolb_bench::routeserver::RouteServerConfig;
 use tokio::signal::unix::{signal, SignalKind};
 
 fn main() -> anyhow::Result<()> {
-    ferrolb_daemon::runtime::builder()
-        .build()
-        .context("starting the async runtime")?
-        .block_on(run())
+    ferrolb_daemon::runtime::block_on(run()).context("starting the async runtime")?
 }
 
 async fn run() -> anyhow::Result<()> {

@@ -450,7 +450,7 @@ async fn netns_vrrp_bfd_replaces_a_dead_master_long_before_the_master_down_inter
     .await;
     let took = killed.elapsed();
     println!("router 1 took over {took:?} after router 0 died");
-    let master_down = Duration::from_millis(3 * 3000 + (256 - 100) * 3000 / 256);
+    let master_down = ferrolb_vrrp::machine::master_down_interval(100, 300);
     assert!(
         took < master_down,
         "BFD did not speed the takeover up: {took:?}"

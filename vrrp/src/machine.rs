@@ -227,10 +227,7 @@ impl VirtualRouter {
             || settings.advert_interval != self.settings.advert_interval;
         self.settings = settings;
         if self.state == State::Master && advertised_changed {
-            actions.push(Action::Advertise {
-                priority: self.settings.priority,
-            });
-            self.advert_at = Some(now + centiseconds(self.settings.advert_interval));
+            self.advertise_now(now, &mut actions);
         }
         actions
     }
@@ -243,10 +240,7 @@ impl VirtualRouter {
                 self.become_master(now, &mut actions);
             }
             State::Master if self.advert_at.is_some_and(|t| t <= now) => {
-                actions.push(Action::Advertise {
-                    priority: self.settings.priority,
-                });
-                self.advert_at = Some(now + centiseconds(self.settings.advert_interval));
+                self.advertise_now(now, &mut actions);
             }
             _ => {}
         }
@@ -276,10 +270,7 @@ impl VirtualRouter {
             State::Master => {
                 if heard.priority == RESIGN_PRIORITY {
                     // Another router resigned: tell everyone at once who the master is.
-                    actions.push(Action::Advertise {
-                        priority: self.settings.priority,
-                    });
-                    self.advert_at = Some(now + centiseconds(self.settings.advert_interval));
+                    self.advertise_now(now, &mut actions);
                 } else if heard.priority > self.settings.priority
                     || (heard.priority == self.settings.priority && heard.source > self.primary)
                 {
@@ -304,11 +295,8 @@ impl VirtualRouter {
                     // healed partition). Advertise now so it steps down without waiting for
                     // our timer, and announce the addresses again for the clients that
                     // followed it.
-                    actions.push(Action::Advertise {
-                        priority: self.settings.priority,
-                    });
+                    self.advertise_now(now, &mut actions);
                     actions.push(Action::Announce);
-                    self.advert_at = Some(now + centiseconds(self.settings.advert_interval));
                 }
             }
             State::Initialize | State::Fault => {}
@@ -334,13 +322,18 @@ impl VirtualRouter {
         self.settings.preempt && self.preempt_from.is_none_or(|t| now >= t)
     }
 
-    fn become_master(&mut self, now: Instant, actions: &mut Vec<Action>) {
+    /// Advertises at our priority now and restarts Adver_Timer from here.
+    fn advertise_now(&mut self, now: Instant, actions: &mut Vec<Action>) {
         actions.push(Action::Advertise {
             priority: self.settings.priority,
         });
+        self.advert_at = Some(now + centiseconds(self.settings.advert_interval));
+    }
+
+    fn become_master(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        self.advertise_now(now, actions);
         actions.push(Action::TakeAddresses);
         self.master_down_at = None;
-        self.advert_at = Some(now + centiseconds(self.settings.advert_interval));
         self.master = Some(self.primary);
         self.go(State::Master, actions);
     }

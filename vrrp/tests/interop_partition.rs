@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime};
 use common::capture::{Capture, Frame};
 use common::member::{Implementation, Member};
 use common::*;
+use ferrolb_vrrp::machine::centiseconds;
 
 /// 100 cs, the common default: a partition takes about 3.6 s to make a second master.
 const INTERVAL: u16 = 100;
@@ -80,11 +81,11 @@ fn partition_and_heal(winner: Implementation, loser: Implementation, virtual_mac
             } else {
                 "the winner"
             },
-            interval()
+            centiseconds(INTERVAL)
         );
         let two_masters = two_masters.expect("the winner advertises after the heal");
         assert!(
-            two_masters <= interval() + ALLOWANCE,
+            two_masters <= centiseconds(INTERVAL) + ALLOWANCE,
             "two masters for {two_masters:?} after the heal"
         );
         assert!(w.is_master() && l.is_backup());
@@ -98,7 +99,7 @@ fn partition_and_heal(winner: Implementation, loser: Implementation, virtual_mac
         }
         let told = told.expect("the client is told the winner's MAC after the heal");
         assert!(
-            told <= interval() + ALLOWANCE,
+            told <= centiseconds(INTERVAL) + ALLOWANCE,
             "the client was told the winner's MAC only {told:?} after the heal"
         );
         // What the client holds now, before any traffic refreshes it.
@@ -108,7 +109,7 @@ fn partition_and_heal(winner: Implementation, loser: Implementation, virtual_mac
             assert_eq!(lan.client_neighbor(), Some(group.winner_mac.clone()));
         }
         lan.wait_vip_at_mac(0, &group.winner_mac);
-        lan.assert_vip_stays_at(0, interval());
+        lan.assert_vip_stays_at(0, centiseconds(INTERVAL));
     }
 }
 
@@ -158,12 +159,12 @@ impl Group<'_> {
         };
         self.capture
             .wait_for("the advertisement to heal after", |f| claim_from(f, before));
-        thread::sleep(interval() / 10);
+        thread::sleep(centiseconds(INTERVAL) / 10);
 
         let heal = SystemTime::now();
         lan.partition(false);
         self.loser.wait_backup();
-        thread::sleep(interval() * 2);
+        thread::sleep(centiseconds(INTERVAL) * 2);
         let frames = self.capture.frames();
 
         let claims = |source: IpAddr| {
@@ -202,8 +203,4 @@ impl Group<'_> {
 /// Whether `frame` is an advertisement from `source` claiming the virtual router.
 fn claim_from(frame: &Frame, source: IpAddr) -> bool {
     matches!(frame, Frame::Advertisement { source: s, priority, .. } if *s == source && *priority > 0)
-}
-
-fn interval() -> Duration {
-    Duration::from_millis(u64::from(INTERVAL) * 10)
 }

@@ -54,7 +54,11 @@ pub fn group_of(config: &RouterConfig, address: IpAddr) -> Option<&PeerGroup> {
 
 /// The BFD profile the group of `address` names, if any.
 pub fn profile_for(config: &RouterConfig, address: IpAddr) -> Option<&BfdProfile> {
-    let name = group_of(config, address)?.bfd.as_deref()?;
+    profile_named(config, group_of(config, address)?.bfd.as_deref()?)
+}
+
+/// The profile of `bfd.profiles` called `name`.
+fn profile_named<'a>(config: &'a RouterConfig, name: &str) -> Option<&'a BfdProfile> {
     config.bfd.profiles.iter().find(|p| p.name == name)
 }
 
@@ -65,7 +69,7 @@ pub fn vrrp_profiles(config: &RouterConfig) -> BTreeMap<IpAddr, &BfdProfile> {
         let Some(name) = instance.bfd.as_deref() else {
             continue;
         };
-        let Some(profile) = config.bfd.profiles.iter().find(|p| p.name == name) else {
+        let Some(profile) = profile_named(config, name) else {
             continue;
         };
         for peer in &instance.unicast_peers {

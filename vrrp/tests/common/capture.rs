@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use ferrolb_testbed::netns::{Netns, NsThread};
 use ferrolb_vrrp::packet::decode_ipv4;
+use ferrolb_vrrp::MacAddr;
 
 /// `ETH_P_ALL`, `ETH_P_IP`, `ETH_P_ARP`.
 const ETH_P_ALL: u16 = 0x0003;
@@ -25,7 +26,6 @@ pub enum Frame {
     Advertisement {
         at: SystemTime,
         source: IpAddr,
-        source_mac: String,
         priority: u8,
     },
     /// An ARP request or reply (gratuitous ones included).
@@ -122,12 +122,6 @@ impl Drop for Capture {
 
 /// The frame's VRRP advertisement or ARP message, if it is one.
 fn parse(frame: &[u8], at: SystemTime) -> Option<Frame> {
-    let mac = |b: &[u8]| {
-        b.iter()
-            .map(|o| format!("{o:02x}"))
-            .collect::<Vec<_>>()
-            .join(":")
-    };
     let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
     match ethertype {
         ETH_P_IP => {
@@ -135,7 +129,6 @@ fn parse(frame: &[u8], at: SystemTime) -> Option<Frame> {
             Some(Frame::Advertisement {
                 at,
                 source: received.source,
-                source_mac: mac(frame.get(6..12)?),
                 priority: received.advertisement.priority,
             })
         }
@@ -145,7 +138,7 @@ fn parse(frame: &[u8], at: SystemTime) -> Option<Frame> {
             Some(Frame::Arp {
                 at,
                 sender_ip: sender_ip.into(),
-                sender_mac: mac(arp.get(8..14)?),
+                sender_mac: MacAddr(arp.get(8..14)?.try_into().ok()?).to_string(),
             })
         }
         _ => None,

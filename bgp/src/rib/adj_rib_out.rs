@@ -279,7 +279,7 @@ impl AdjRibOut {
 
     /// Updates what the peer should have for `prefix`, noting it when that changed.
     fn record<K: Prefix>(&mut self, prefix: K, desired: Option<ExportId>) {
-        use std::collections::hash_map::Entry;
+        use super::prefix_table::Entry;
 
         let sent = K::map_mut(&mut self.sent);
         if desired.is_none() && sent.is_empty() {

@@ -5,7 +5,7 @@
 //! Several paths move to a boxed list ordered best first, then the other forwarding
 //! (multipath) paths, then the rest.
 
-use std::collections::hash_map::Entry;
+use super::prefix_table::Entry;
 use std::sync::Arc;
 
 use crate::attribute::NextHop;
@@ -15,7 +15,7 @@ use super::decision::{meds_comparable, prefers, Decider, DecisionConfig};
 use super::path::Path;
 use super::peer::{PeerId, PeerKind, PeerTable};
 use super::prefix_map::Prefix;
-use super::sharded_map::ShardedMap;
+use super::prefix_table::PrefixTable;
 
 /// Candidate paths of one prefix (never empty: an empty prefix leaves the table).
 #[derive(Debug, Clone)]
@@ -202,7 +202,7 @@ pub(crate) enum Upsert {
 /// Adds or replaces the path of `path.peer` for `prefix`, re-runs the decision and reports a
 /// forwarding change into `out`.
 pub(crate) fn upsert<K: Prefix>(
-    table: &mut ShardedMap<K, Candidates>,
+    table: &mut PrefixTable<K, Candidates>,
     prefix: K,
     path: Path,
     env: &mut Env<'_>,
@@ -249,7 +249,7 @@ pub(crate) fn upsert<K: Prefix>(
 /// Removes the path of `peer` for `prefix`, re-runs the decision and reports a forwarding
 /// change into `out`. Returns the removed path.
 pub(crate) fn remove<K: Prefix>(
-    table: &mut ShardedMap<K, Candidates>,
+    table: &mut PrefixTable<K, Candidates>,
     prefix: K,
     peer: PeerId,
     env: &mut Env<'_>,
@@ -353,7 +353,7 @@ fn single_best_unchanged_without(c: &Candidates, peer: PeerId, env: &Env<'_>) ->
 
 /// Re-runs the decision for `prefix` (after a peer or configuration change).
 pub(crate) fn redecide<K: Prefix>(
-    table: &mut ShardedMap<K, Candidates>,
+    table: &mut PrefixTable<K, Candidates>,
     prefix: K,
     env: &mut Env<'_>,
     out: &mut Vec<RibChange>,

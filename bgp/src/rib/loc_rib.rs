@@ -402,7 +402,7 @@ impl PeerOp<'_> {
 }
 
 fn redecide_all<K: Prefix>(
-    table: &mut super::sharded_map::ShardedMap<K, Candidates>,
+    table: &mut super::prefix_table::PrefixTable<K, Candidates>,
     env: &mut Env<'_>,
     out: &mut Vec<RibChange>,
 ) {

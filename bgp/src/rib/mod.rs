@@ -12,7 +12,8 @@
 //!
 //! Memory: attribute sets are interned (one copy per distinct set), a prefix with one path
 //! costs one 24-byte hash bucket, and paths of one prefix are stored together (16 bytes each).
-//! The per-prefix tables are sharded so that their growth never holds two copies of a whole
+//! The per-prefix tables keep neighbouring prefixes in neighbouring buckets (peers send tables
+//! in address order) and are sharded so that their growth never holds two copies of a whole
 //! table at once.
 //! There is no per-peer prefix index; the rare per-peer operations scan the table.
 
@@ -30,7 +31,7 @@ mod path;
 mod peer;
 mod policy;
 mod prefix_map;
-mod sharded_map;
+mod prefix_table;
 
 pub use adj_rib_in::{AdjRibIn, ImportCounters, RejectReason};
 pub use adj_rib_out::{

@@ -9,7 +9,7 @@ use std::hash::Hash;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-use super::sharded_map::ShardedMap;
+use super::prefix_table::{BlockKey, PrefixTable};
 use crate::types::AddressFamily;
 
 /// The hasher of every RIB map: fast on small keys and seeded per process, so a peer cannot
@@ -22,15 +22,15 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, FastState>;
 /// One map per address family.
 #[derive(Debug, Clone)]
 pub(crate) struct FamilyMaps<V> {
-    pub(crate) v4: ShardedMap<Ipv4Net, V>,
-    pub(crate) v6: ShardedMap<Ipv6Net, V>,
+    pub(crate) v4: PrefixTable<Ipv4Net, V>,
+    pub(crate) v6: PrefixTable<Ipv6Net, V>,
 }
 
 impl<V> Default for FamilyMaps<V> {
     fn default() -> Self {
         FamilyMaps {
-            v4: ShardedMap::default(),
-            v6: ShardedMap::default(),
+            v4: PrefixTable::default(),
+            v6: PrefixTable::default(),
         }
     }
 }
@@ -58,7 +58,7 @@ impl<V> FamilyMaps<V> {
 
     /// Gives memory back after a large removal, when at most a quarter of the room is used.
     pub(crate) fn shrink_if_sparse(&mut self) {
-        fn shrink<K: Eq + Hash, V>(m: &mut ShardedMap<K, V>) {
+        fn shrink<K: BlockKey, V>(m: &mut PrefixTable<K, V>) {
             if m.len() * 4 < m.capacity() {
                 m.shrink_to_fit();
             }
@@ -69,25 +69,25 @@ impl<V> FamilyMaps<V> {
 }
 
 /// A prefix type with its own map in [`FamilyMaps`].
-pub(crate) trait Prefix: Copy + Eq + Hash + Into<IpNet> + std::fmt::Debug {
+pub(crate) trait Prefix: BlockKey + Hash + Into<IpNet> + std::fmt::Debug {
     /// The family of this prefix type.
     const FAMILY: AddressFamily;
 
     /// This family's map.
-    fn map<V>(maps: &FamilyMaps<V>) -> &ShardedMap<Self, V>;
+    fn map<V>(maps: &FamilyMaps<V>) -> &PrefixTable<Self, V>;
 
     /// This family's map, mutably.
-    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut ShardedMap<Self, V>;
+    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut PrefixTable<Self, V>;
 }
 
 impl Prefix for Ipv4Net {
     const FAMILY: AddressFamily = AddressFamily::Ipv4Unicast;
 
-    fn map<V>(maps: &FamilyMaps<V>) -> &ShardedMap<Self, V> {
+    fn map<V>(maps: &FamilyMaps<V>) -> &PrefixTable<Self, V> {
         &maps.v4
     }
 
-    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut ShardedMap<Self, V> {
+    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut PrefixTable<Self, V> {
         &mut maps.v4
     }
 }
@@ -95,11 +95,11 @@ impl Prefix for Ipv4Net {
 impl Prefix for Ipv6Net {
     const FAMILY: AddressFamily = AddressFamily::Ipv6Unicast;
 
-    fn map<V>(maps: &FamilyMaps<V>) -> &ShardedMap<Self, V> {
+    fn map<V>(maps: &FamilyMaps<V>) -> &PrefixTable<Self, V> {
         &maps.v6
     }
 
-    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut ShardedMap<Self, V> {
+    fn map_mut<V>(maps: &mut FamilyMaps<V>) -> &mut PrefixTable<Self, V> {
         &mut maps.v6
     }
 }

@@ -35,6 +35,7 @@
 //! # }
 //! ```
 
+mod export;
 mod latest;
 mod neighbor;
 mod status;

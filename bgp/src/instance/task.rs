@@ -5,18 +5,18 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use ipnet::IpNet;
 use tokio::sync::mpsc;
 
 use crate::fsm::{DownReason, State};
 use crate::message::{subcode, Notification};
-use crate::rib::{ExportPolicy, ImportVerdict, LocRib, OutboundBatch, PeerId, PeerInfo, RibChange};
-use crate::session::{spawn_peer, Listener, PeerControl, PeerHandle, SessionDown, SessionEvent};
+use crate::rib::{ExportPolicy, ImportVerdict, LocRib, PeerId, PeerInfo, RibChange};
+use crate::session::{spawn_peer, Listener, PeerHandle, SessionDown, SessionEvent};
 use crate::types::AddressFamily;
 
+use super::export::{Job, LocalRoute, LocalRoutes, Originated};
 use super::latest::LatestPublisher;
-use super::neighbor::{LocalRoute, Neighbor, Session};
+use super::neighbor::{Neighbor, Session};
 use super::{
     ChangeBatch, Command, DynamicNeighborConfig, Farewell, InstanceConfig, InstanceError,
     NeighborConfig,
@@ -46,7 +46,7 @@ struct Task {
     listener: Option<Listener>,
     rib: LocRib,
     neighbors: HashMap<IpAddr, Neighbor>,
-    local: HashMap<IpNet, LocalRoute>,
+    local: LocalRoutes,
     subscribers: Vec<mpsc::UnboundedSender<ChangeBatch>>,
     /// Subscribers that take only the latest state of each prefix.
     latest: Vec<LatestPublisher>,
@@ -70,7 +70,7 @@ pub(super) async fn run(
         config,
         listener,
         neighbors: HashMap::new(),
-        local: HashMap::new(),
+        local: LocalRoutes::default(),
         subscribers: Vec::new(),
         latest: Vec::new(),
         events,
@@ -137,15 +137,17 @@ impl Task {
                     attributes,
                     next_hop,
                 };
+                let local = Arc::make_mut(&mut self.local);
                 for p in &prefixes {
-                    self.local.insert(*p, route.clone());
+                    local.insert(*p, route.clone());
                 }
                 self.send_local(&prefixes, &[]);
             }
             Command::Withdraw(prefixes) => {
+                let local = Arc::make_mut(&mut self.local);
                 let gone: Vec<IpNet> = prefixes
                     .into_iter()
-                    .filter(|p| self.local.remove(p).is_some())
+                    .filter(|p| local.remove(p).is_some())
                     .collect();
                 // A learned route for the prefix, if any, takes its place.
                 let relearned: Vec<RibChange> = gone
@@ -180,11 +182,7 @@ impl Task {
                 let mut list: Vec<_> = self
                     .neighbors
                     .values()
-                    .map(|n| {
-                        let mut status = n.status(&self.rib);
-                        status.prefixes.advertised += originated_only(&self.local, n);
-                        status
-                    })
+                    .map(|n| n.status(&self.rib))
                     .collect();
                 list.sort_by_key(|s| s.address);
                 let _ = reply.send(list);
@@ -198,13 +196,7 @@ impl Task {
 
     /// The whole Loc-RIB as changes, for a new subscriber.
     fn snapshot(&self) -> Vec<RibChange> {
-        self.rib
-            .routes()
-            .map(|(prefix, best)| RibChange {
-                prefix,
-                best: Some(best),
-            })
-            .collect()
+        self.rib.snapshot()
     }
 
     fn generation(&mut self) -> u64 {
@@ -263,25 +255,26 @@ impl Task {
             .neighbors
             .get_mut(&address)
             .ok_or(InstanceError::UnknownNeighbor(address))?;
-        let exported_before: Vec<IpNet> = exportable(&self.local, n)
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect();
+        let exported_before = exportable(&self.local, n);
         n.export = export;
         let Some(local) = n.session.as_ref().map(|s| s.local) else {
             return Ok(());
         };
         let policy = n.session_export(local);
-        let Some(session) = n.session.as_mut() else {
-            return Ok(());
+        let originated = Originated {
+            all: Arc::clone(&self.local),
+            announce: exportable(&self.local, n),
+            withdraw: exported_before
+                .into_iter()
+                .filter(|p| !n.exports(p))
+                .collect(),
         };
-        let batch = session.out.set_policy(policy, &self.rib);
-        let originated = exportable(&self.local, n);
-        let withdrawn: Vec<IpNet> = exported_before
-            .into_iter()
-            .filter(|p| !n.exports(p))
-            .collect();
-        n.send(&without_local(batch, &self.local), &originated, &withdrawn);
+        n.export(Job::Resync {
+            routes: Arc::new(self.rib.snapshot()),
+            policy: Some(policy),
+            refresh: false,
+            originated,
+        });
         tracing::info!(%address, "export policy replaced");
         Ok(())
     }
@@ -420,15 +413,19 @@ impl Task {
                 self.distribute(changes);
             }
             SessionEvent::RouteRefresh(_) => {
-                let Some(n) = self.neighbors.get_mut(&address) else {
+                let Some(n) = self.neighbors.get(&address) else {
                     return;
                 };
-                let Some(session) = n.session.as_mut() else {
-                    return;
-                };
-                let batch = session.out.refresh(&self.rib);
-                let local: Vec<(IpNet, &LocalRoute)> = exportable(&self.local, n);
-                n.send(&without_local(batch, &self.local), &local, &[]);
+                n.export(Job::Resync {
+                    routes: Arc::new(self.rib.snapshot()),
+                    policy: None,
+                    refresh: true,
+                    originated: Originated {
+                        all: Arc::clone(&self.local),
+                        announce: exportable(&self.local, n),
+                        withdraw: Vec::new(),
+                    },
+                });
             }
             SessionEvent::Down(down) => self.down(address, down),
         }
@@ -490,20 +487,20 @@ impl Task {
         }
         let export = n.session_export(local);
         let families = negotiated.families.clone();
-        let mut session = Session::new(&n.control, &info, peer, negotiated, local, export);
-        let batch = session.out.advertise_all(&self.rib);
-        n.session = Some(session);
-        let initial = without_local(batch, &self.local);
-        let local_routes = exportable(&self.local, n);
-        n.send(&initial, &local_routes, &[]);
-        if let Some(s) = &n.session {
-            for family in families {
-                match s.packer.end_of_rib(family) {
-                    Ok(eor) => n.queue(eor),
-                    Err(e) => tracing::error!(%address, error = %e, "encoding End-of-RIB"),
-                }
-            }
-        }
+        n.session = Some(Session::new(
+            &n.control, &info, peer, negotiated, local, export,
+        ));
+        n.export(Job::Resync {
+            routes: Arc::new(self.rib.snapshot()),
+            policy: None,
+            refresh: false,
+            originated: Originated {
+                all: Arc::clone(&self.local),
+                announce: exportable(&self.local, n),
+                withdraw: Vec::new(),
+            },
+        });
+        n.export(Job::EndOfRib(families));
         tracing::info!(%address, "session established");
         self.neighbor_liveness(address, true);
         self.distribute(changes);
@@ -593,16 +590,12 @@ impl Task {
         for l in &self.latest {
             l.publish(&changes);
         }
-        for n in self.neighbors.values_mut() {
-            let Some(session) = n.session.as_mut() else {
-                continue;
-            };
-            let batch = session.out.process(&changes);
-            if !batch.is_empty() {
-                n.send(&without_local(batch, &self.local), &[], &[]);
+        let batch: ChangeBatch = Arc::new(changes);
+        for n in self.neighbors.values() {
+            if n.session.is_some() {
+                n.export(Job::Changes(Arc::clone(&batch)));
             }
         }
-        let batch: ChangeBatch = Arc::new(changes);
         self.subscribers.retain(|s| s.send(batch.clone()).is_ok());
     }
 
@@ -612,13 +605,12 @@ impl Task {
             if n.session.is_none() {
                 continue;
             }
-            let routes: Vec<(IpNet, &LocalRoute)> = announce
-                .iter()
-                .filter(|p| n.exports(p))
-                .filter_map(|p| self.local.get(p).map(|r| (*p, r)))
-                .collect();
-            let withdrawn: Vec<IpNet> = withdraw.iter().copied().filter(|p| n.exports(p)).collect();
-            n.send(&OutboundBatch::default(), &routes, &withdrawn);
+            let pick = |list: &[IpNet]| list.iter().copied().filter(|p| n.exports(p)).collect();
+            n.export(Job::Originated(Originated {
+                all: Arc::clone(&self.local),
+                announce: pick(announce),
+                withdraw: pick(withdraw),
+            }));
         }
     }
 
@@ -633,39 +625,9 @@ impl Task {
     }
 }
 
-/// Originated routes an established neighbour has from us that no learned route stands for
-/// in its Adj-RIB-Out (an originated route takes the place of a learned one).
-fn originated_only(local: &HashMap<IpNet, LocalRoute>, n: &Neighbor) -> u64 {
-    let Some(session) = &n.session else { return 0 };
-    local
-        .keys()
-        .filter(|p| n.exports(p) && session.out.advertised(p).is_none())
-        .count() as u64
-}
-
-/// Originated routes a neighbour's export policy permits.
-fn exportable<'a>(
-    local: &'a HashMap<IpNet, LocalRoute>,
-    n: &Neighbor,
-) -> Vec<(IpNet, &'a LocalRoute)> {
-    local
-        .iter()
-        .filter(|(p, _)| n.exports(p))
-        .map(|(p, r)| (*p, r))
-        .collect()
-}
-
-/// Originated routes take precedence over learned ones for the same prefix.
-fn without_local(mut batch: OutboundBatch, local: &HashMap<IpNet, LocalRoute>) -> OutboundBatch {
-    if local.is_empty() {
-        return batch;
-    }
-    batch.withdraw.retain(|p| !local.contains_key(p));
-    for a in &mut batch.announce {
-        a.prefixes.retain(|p| !local.contains_key(p));
-    }
-    batch.announce.retain(|a| !a.prefixes.is_empty());
-    batch
+/// Originated prefixes a neighbour's export policy permits.
+fn exportable(local: &HashMap<IpNet, LocalRoute>, n: &Neighbor) -> Vec<IpNet> {
+    local.keys().copied().filter(|p| n.exports(p)).collect()
 }
 
 fn describe_down(down: &SessionDown) -> String {
@@ -719,18 +681,4 @@ fn restart_timer(
             })
             .await;
     })
-}
-
-/// Writes a session's encoded UPDATEs in order without ever blocking the instance task: a slow
-/// peer queues here instead of stalling every other session.
-pub(super) fn writer(control: PeerControl) -> mpsc::UnboundedSender<Bytes> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
-    tokio::spawn(async move {
-        while let Some(bytes) = rx.recv().await {
-            if control.send_encoded(bytes).await.is_err() {
-                return;
-            }
-        }
-    });
-    tx
 }

@@ -28,7 +28,6 @@ use crate::attribute::{Community, NextHop, PathAttributes};
 use super::change::RibChange;
 use super::export_ids::{ExportId, ExportIds};
 use super::intern::PathInterner;
-use super::loc_rib::LocRib;
 use super::path::PathData;
 use super::peer::{PeerId, PeerInfo, PeerKind};
 use super::policy::{AttributeAction, PrefixList};
@@ -195,10 +194,16 @@ impl AdjRibOut {
 
     /// What to send for a batch of Loc-RIB changes.
     ///
-    /// Each prefix should appear at most once per call, as every [`LocRib`] call returns them.
+    /// Each prefix should appear at most once per call, as every [`LocRib`](super::LocRib) call returns them.
     /// If one appears twice its final state is still what gets sent (possibly listed twice).
     pub fn process(&mut self, changes: &[RibChange]) -> OutboundBatch {
         let capacity = self.sent.capacity();
+        self.consider_all(changes);
+        self.sent.release_outgrown(capacity);
+        self.take_batch()
+    }
+
+    fn consider_all(&mut self, changes: &[RibChange]) {
         for c in changes {
             let source = c.best.as_ref().map(|b| Source {
                 path: &b.path,
@@ -207,45 +212,44 @@ impl AdjRibOut {
             });
             self.consider(c.prefix, source);
         }
-        self.sent.release_outgrown(capacity);
-        self.take_batch()
     }
 
-    /// Brings the peer in line with the whole Loc-RIB: everything when the session just came up,
-    /// only the differences otherwise.
-    pub fn advertise_all(&mut self, rib: &LocRib) -> OutboundBatch {
-        for (prefix, path, kind) in rib.best_paths() {
-            let source = Source {
-                path: &path.data,
-                peer: path.peer,
-                kind,
-            };
-            self.consider(prefix, Some(source));
-        }
-        let gone: Vec<IpNet> = self
-            .sent
-            .iter()
-            .map(|(p, _)| p)
-            .filter(|p| rib.paths(p).is_empty())
-            .collect();
-        for prefix in gone {
-            self.consider(prefix, None);
+    /// Brings the peer in line with a whole Loc-RIB (`routes`, as [`LocRib::snapshot`](super::LocRib::snapshot) lists
+    /// it): everything when the session just came up, only the differences otherwise.
+    pub fn advertise_all(&mut self, routes: &[RibChange]) -> OutboundBatch {
+        self.consider_all(routes);
+        if self.sent.len() > 0 {
+            let listed: std::collections::HashSet<IpNet, super::prefix_map::FastState> = routes
+                .iter()
+                .filter(|c| c.best.is_some())
+                .map(|c| c.prefix)
+                .collect();
+            let gone: Vec<IpNet> = self
+                .sent
+                .iter()
+                .map(|(p, _)| p)
+                .filter(|p| !listed.contains(p))
+                .collect();
+            for prefix in gone {
+                self.consider(prefix, None);
+            }
         }
         self.take_batch()
     }
 
-    /// Re-sends every route (the peer asked for a ROUTE-REFRESH, RFC 2918).
-    pub fn refresh(&mut self, rib: &LocRib) -> OutboundBatch {
+    /// Re-sends every route of `routes` (the peer asked for a ROUTE-REFRESH, RFC 2918).
+    pub fn refresh(&mut self, routes: &[RibChange]) -> OutboundBatch {
         self.sent = FamilyMaps::default();
         self.exports.release_all();
-        self.advertise_all(rib)
+        self.advertise_all(routes)
     }
 
-    /// Replaces the export policy and returns what changes for the peer.
-    pub fn set_policy(&mut self, policy: ExportPolicy, rib: &LocRib) -> OutboundBatch {
+    /// Replaces the export policy and returns what changes for the peer, given the whole
+    /// Loc-RIB `routes`.
+    pub fn set_policy(&mut self, policy: ExportPolicy, routes: &[RibChange]) -> OutboundBatch {
         self.policy = policy;
         self.cache.clear();
-        let batch = self.advertise_all(rib);
+        let batch = self.advertise_all(routes);
         self.sweep();
         batch
     }

@@ -415,13 +415,13 @@ fn announcements_are_grouped_by_attributes_and_next_hop() {
 
     // A new session gets the whole table; a refresh resends it; a diff sends nothing.
     let mut fresh = AdjRibOut::new(t, t_info, policy());
-    assert_eq!(fresh.advertise_all(&rib).announced_count(), 6);
-    assert!(fresh.advertise_all(&rib).is_empty());
-    assert_eq!(fresh.refresh(&rib).announced_count(), 6);
+    assert_eq!(fresh.advertise_all(&rib.snapshot()).announced_count(), 6);
+    assert!(fresh.advertise_all(&rib.snapshot()).is_empty());
+    assert_eq!(fresh.refresh(&rib.snapshot()).announced_count(), 6);
     // After the session resets, everything is new again.
     fresh.reset();
     assert_eq!(fresh.advertised_count(), 0);
-    assert_eq!(fresh.advertise_all(&rib).announced_count(), 6);
+    assert_eq!(fresh.advertise_all(&rib.snapshot()).announced_count(), 6);
     // A policy change only sends what it changes.
     let only_v4 = ExportPolicy {
         prefix_list: Some(
@@ -438,7 +438,7 @@ fn announcements_are_grouped_by_attributes_and_next_hop() {
         ),
         ..policy()
     };
-    let batch = fresh.set_policy(only_v4, &rib);
+    let batch = fresh.set_policy(only_v4, &rib.snapshot());
     assert_eq!(batch.withdraw, [net("2001:db8::1/128")]);
     assert!(batch.announce.is_empty());
     // Peer A going down withdraws its three prefixes.
@@ -451,8 +451,8 @@ fn announcements_are_grouped_by_attributes_and_next_hop() {
     );
     // Prefixes that disappeared while not tracked are withdrawn by a full sync.
     let mut other = AdjRibOut::new(t, peer_info(3, LOCAL_AS), policy());
-    other.advertise_all(&rib);
+    other.advertise_all(&rib.snapshot());
     rib.peer_down(b).unwrap();
-    let batch = other.advertise_all(&rib);
+    let batch = other.advertise_all(&rib.snapshot());
     assert_eq!(batch.withdraw.len(), 3);
 }

@@ -14,7 +14,7 @@ use super::change::{keep_last_per_prefix, BestRoute, RibChange};
 use super::decision::DecisionConfig;
 use super::intern::PathInterner;
 use super::path::Path;
-use super::peer::{PeerId, PeerInfo, PeerKind, PeerTable};
+use super::peer::{PeerId, PeerInfo, PeerTable};
 use super::policy::{ImportPolicy, ImportVerdict};
 use super::prefix_map::{FamilyMaps, Prefix};
 
@@ -260,17 +260,15 @@ impl LocRib {
             .map(|(p, c)| (p, c.best_route(&self.peers)))
     }
 
-    /// The best path of every prefix with the kind of the peer it came from, without building
-    /// next hop sets.
-    pub(crate) fn best_paths(&self) -> impl Iterator<Item = (IpNet, &Path, PeerKind)> + '_ {
-        self.table.iter().map(|(p, c)| {
-            let best = c.best();
-            (
-                p,
-                best,
-                self.peers.get(best.peer).map_or(PeerKind::Ibgp, |i| i.kind),
-            )
-        })
+    /// The whole Loc-RIB as changes (every prefix with its forwarding result), to bring a new
+    /// subscriber or a peer's Adj-RIB-Out in line.
+    pub fn snapshot(&self) -> Vec<RibChange> {
+        self.routes()
+            .map(|(prefix, best)| RibChange {
+                prefix,
+                best: Some(best),
+            })
+            .collect()
     }
 
     /// Every path received from `peer` (its post-policy Adj-RIB-In). Scans the whole table.

@@ -48,4 +48,4 @@ pub use policy::{
 };
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -11,10 +11,10 @@
 //!    [`LocRib::end_of_rib`] / [`LocRib::restart_timer_expired`] to finish a graceful restart.
 //!
 //! Memory: attribute sets are interned (one copy per distinct set), a prefix with one path
-//! costs one 24-byte hash bucket, and paths of one prefix are stored together (16 bytes each).
-//! The per-prefix tables keep neighbouring prefixes in neighbouring buckets (peers send tables
-//! in address order) and are sharded so that their growth never holds two copies of a whole
-//! table at once.
+//! costs one 24-byte entry in its block's vector, and paths of one prefix are stored together
+//! (16 bytes each). The per-prefix tables keep 64 neighbouring prefixes in one block (peers send
+//! tables in address order), so a run of adjacent prefixes touches one vector, and growth
+//! reallocates one block, never the whole table.
 //! There is no per-peer prefix index; the rare per-peer operations scan the table.
 
 mod adj_rib_in;

@@ -56,15 +56,10 @@ impl<V> FamilyMaps<V> {
         v4.chain(v6)
     }
 
-    /// Gives memory back after a large removal, when at most a quarter of the room is used.
+    /// Gives memory back after a large removal (see [`PrefixTable::shrink_if_sparse`]).
     pub(crate) fn shrink_if_sparse(&mut self) {
-        fn shrink<K: BlockKey, V>(m: &mut PrefixTable<K, V>) {
-            if m.len() * 4 < m.capacity() {
-                m.shrink_to_fit();
-            }
-        }
-        shrink(&mut self.v4);
-        shrink(&mut self.v6);
+        self.v4.shrink_if_sparse();
+        self.v6.shrink_if_sparse();
     }
 }
 
@@ -104,18 +99,19 @@ impl Prefix for Ipv6Net {
     }
 }
 
-/// Below this many buckets a table's growth leaves too little behind to be worth a trim.
-const TRIM_MIN_CAPACITY: usize = 1 << 16;
+/// Below this many blocks (64 prefixes each) an index's growth leaves too little behind to be
+/// worth a trim.
+const TRIM_MIN_CAPACITY: usize = 1 << 10;
 
 impl<V> FamilyMaps<V> {
-    /// Room of both maps, in entries.
+    /// Room of both maps' block indexes, in blocks.
     pub(crate) fn capacity(&self) -> usize {
         self.v4.capacity() + self.v6.capacity()
     }
 
     /// Call after an operation that started with [`FamilyMaps::capacity`] `before`: when a
-    /// large map grew, the table it outgrew has just been freed, and is handed back to the
-    /// operating system rather than left resident in the heap.
+    /// large block index grew, the index it outgrew has just been freed, and is handed back to
+    /// the operating system rather than left resident in the heap.
     pub(crate) fn release_outgrown(&self, before: usize) {
         let after = self.capacity();
         if after > before && after >= TRIM_MIN_CAPACITY {

@@ -44,7 +44,7 @@ fn behaves_as_one_map() {
         *v = 0;
     }
     assert!(m.iter().all(|(_, v)| *v == 0));
-    m.shrink_to_fit();
+    m.shrink_if_sparse();
     assert_eq!(m.len(), 10_000);
     assert_eq!(m.get(&v4(0x1000_0800, 24)), Some(&0));
 }
@@ -74,10 +74,7 @@ fn a_block_is_64_neighbouring_prefixes_of_one_length() {
     // 16.0.0.0/24 .. 16.0.63.0/24 share a block, at offsets 0..63; 16.0.64.0/24 starts the next.
     let (block, offset) = v4(0x1000_0000, 24).block();
     for i in 0..64u32 {
-        assert_eq!(
-            v4(0x1000_0000 + (i << 8), 24).block(),
-            (block, u64::from(i))
-        );
+        assert_eq!(v4(0x1000_0000 + (i << 8), 24).block(), (block, i));
     }
     assert_ne!(v4(0x1000_4000, 24).block().0, block);
     assert_ne!(v4(0x1000_0000, 23).block().0, block);
@@ -85,6 +82,7 @@ fn a_block_is_64_neighbouring_prefixes_of_one_length() {
     // Lengths below the block width still split cleanly.
     assert_eq!(v4(0x8000_0000, 1).block(), ((0, 1), 1));
     assert_eq!(v4(0, 0).block(), ((0, 0), 0));
+    assert_eq!(v4(u32::MAX, 32).block(), ((u32::MAX >> 6, 32), 63));
     let (v6_block, v6_offset) = Ipv6Net::new(Ipv6Addr::from_bits(0x2001_0db8 << 96 | 5 << 64), 64)
         .expect("valid length")
         .block();
@@ -93,57 +91,53 @@ fn a_block_is_64_neighbouring_prefixes_of_one_length() {
 }
 
 #[test]
-fn a_block_fills_neighbouring_buckets_with_distinct_tags() {
-    let seed = FastState::default();
-    let first = place(&seed, &v4(0x1000_0000, 24));
-    let mut tags = Vec::new();
-    for (i, p) in slash24s(64).enumerate() {
-        let (shard, hash) = place(&seed, &p);
-        assert_eq!(shard, first.0, "one block, one shard");
-        // The bucket index (low bits) steps by one; the tag byte (top seven bits) differs.
-        assert_eq!(hash & !(0x7f << 57), (first.1 & !(0x7f << 57)) + i as u64);
-        tags.push(hash >> 57);
+fn prefixes_in_order_fill_one_block_per_64() {
+    let mut m: PrefixTable<Ipv4Net, u32> = PrefixTable::default();
+    for (i, p) in slash24s(64 * 100).enumerate() {
+        m.insert(p, i as u32);
     }
-    tags.sort_unstable();
-    tags.dedup();
-    assert_eq!(tags.len(), 64);
+    assert_eq!(m.blocks.len(), 100);
+    assert!(m
+        .blocks
+        .iter()
+        .all(|b| b.entries.len() == 64 && b.present == u64::MAX));
+    // Within a block, entries stay in address order whatever the insertion order.
+    let mut m: PrefixTable<Ipv4Net, u32> = PrefixTable::default();
+    for i in [5u32, 63, 0, 17, 6, 4] {
+        m.insert(v4(0x1000_0000 + (i << 8), 24), i);
+    }
+    let order: Vec<u32> = m.iter().map(|(_, v)| *v).collect();
+    assert_eq!(order, [0, 4, 5, 6, 17, 63]);
+    assert_eq!(m.remove(&v4(0x1000_0500, 24)), Some(5));
+    let order: Vec<u32> = m.iter().map(|(_, v)| *v).collect();
+    assert_eq!(order, [0, 4, 6, 17, 63]);
+    assert_eq!(m.get(&v4(0x1000_1100, 24)), Some(&17));
 }
 
 #[test]
-fn blocks_spread_over_every_shard_and_each_table_has_its_own_layout() {
+fn an_emptied_block_leaves_the_index_and_a_sparse_index_shrinks() {
     let mut m: PrefixTable<Ipv4Net, ()> = PrefixTable::default();
-    for p in slash24s(65_536) {
+    for p in slash24s(64 * 1_000) {
         m.insert(p, ());
     }
-    for s in m.shards.iter() {
-        // 4,096 expected per shard; a shard choice that ignored the seed or the block would
-        // leave shards empty.
-        assert!(s.len() > 2_048, "uneven shards: {}", s.len());
+    let full = m.capacity();
+    assert!(full >= 1_000);
+    for p in slash24s(64 * 990) {
+        assert_eq!(m.remove(&p), Some(()));
     }
-    let a = PrefixTable::<Ipv4Net, ()>::default();
-    let b = PrefixTable::<Ipv4Net, ()>::default();
-    let p = v4(0x1000_0000, 24);
-    assert_ne!(
-        place(&a.seed, &p),
-        place(&b.seed, &p),
-        "tables must be seeded apart"
-    );
+    assert_eq!(m.len(), 640);
+    assert_eq!(m.blocks.len(), 10);
+    m.shrink_if_sparse();
+    assert!(m.capacity() < full / 4, "{} of {full}", m.capacity());
+    assert_eq!(m.iter().count(), 640);
 }
 
 #[test]
-fn growth_moves_one_shard_at_a_time() {
-    let mut m: PrefixTable<Ipv4Net, [u8; 20]> = PrefixTable::default();
-    let mut largest_step = 0;
-    let mut capacity = m.capacity();
-    for p in slash24s(200_000) {
-        m.insert(p, [0; 20]);
-        let now = m.capacity();
-        largest_step = largest_step.max(now - capacity);
-        capacity = now;
-    }
-    // One table would have grown by its whole size (about 230k entries) in one step.
-    assert!(
-        largest_step * 4 < capacity,
-        "largest growth {largest_step} of {capacity}"
-    );
+fn tables_are_seeded_apart() {
+    // The block index is a hash table: its seed differs per table (and per process), so a
+    // peer cannot predict where a block lands.
+    let a = PrefixTable::<Ipv4Net, ()>::default();
+    let b = PrefixTable::<Ipv4Net, ()>::default();
+    let id = v4(0x1000_0000, 24).block().0;
+    assert_ne!(a.seed.hash_one(id), b.seed.hash_one(id));
 }

@@ -143,6 +143,9 @@ pub struct AdjRibOut {
     interner: PathInterner,
     /// Source path (by address, kept alive by the entry) to its export, `None` when not exported.
     cache: FastMap<usize, (Arc<PathData>, Option<ExportId>)>,
+    /// The entry of `cache` looked up last: the prefixes of one UPDATE share their source path,
+    /// so most lookups stop here. Cleared whenever `cache` loses entries.
+    last: Option<(usize, Option<ExportId>)>,
     cache_sweep_at: usize,
     /// Prefixes whose advertised state changed in the current batch.
     touched: Vec<IpNet>,
@@ -167,6 +170,7 @@ impl AdjRibOut {
             exports: ExportIds::default(),
             interner: PathInterner::default(),
             cache: FastMap::default(),
+            last: None,
             cache_sweep_at: MIN_CACHE_SWEEP,
             touched: Vec::new(),
         }
@@ -248,7 +252,7 @@ impl AdjRibOut {
     /// Loc-RIB `routes`.
     pub fn set_policy(&mut self, policy: ExportPolicy, routes: &[RibChange]) -> OutboundBatch {
         self.policy = policy;
-        self.cache.clear();
+        self.forget_transforms();
         let batch = self.advertise_all(routes);
         self.sweep();
         batch
@@ -257,14 +261,21 @@ impl AdjRibOut {
     /// The session went down: the peer has nothing from us any more.
     pub fn reset(&mut self) {
         self.sent = FamilyMaps::default();
-        self.cache.clear();
+        self.forget_transforms();
         self.exports.release_all();
         self.sweep();
+    }
+
+    /// Forgets every cached transformation (the export policy changed or the session ended).
+    fn forget_transforms(&mut self) {
+        self.cache.clear();
+        self.last = None;
     }
 
     /// Forgets cached transformations of source paths nobody else holds, then exported paths
     /// neither advertised nor cached.
     fn sweep(&mut self) {
+        self.last = None;
         self.cache.retain(|_, (src, _)| Arc::strong_count(src) > 1);
         let cached: std::collections::HashSet<ExportId, super::prefix_map::FastState> =
             self.cache.values().filter_map(|(_, id)| *id).collect();
@@ -332,14 +343,23 @@ impl AdjRibOut {
             return None;
         }
         let key = Arc::as_ptr(s.path) as usize;
-        if let Some((_, out)) = self.cache.get(&key) {
-            return *out;
+        match self.last {
+            Some((last, out)) if last == key => return out,
+            _ => {}
         }
-        let out = self.transform(s.path).and_then(|p| self.exports.id(&p));
-        self.cache.insert(key, (Arc::clone(s.path), out));
-        if self.cache.len() >= self.cache_sweep_at {
-            self.sweep();
-        }
+        let out = match self.cache.get(&key) {
+            Some((_, out)) => *out,
+            None => {
+                let out = self.transform(s.path).and_then(|p| self.exports.id(&p));
+                self.cache.insert(key, (Arc::clone(s.path), out));
+                if self.cache.len() >= self.cache_sweep_at {
+                    self.sweep();
+                    return out;
+                }
+                out
+            }
+        };
+        self.last = Some((key, out));
         out
     }
 
@@ -400,21 +420,29 @@ impl AdjRibOut {
     fn take_batch(&mut self) -> OutboundBatch {
         let mut batch = OutboundBatch::default();
         let mut groups: FastMap<usize, usize> = FastMap::default();
+        // Consecutive prefixes mostly share their route: the last group saves a lookup.
+        let mut last: Option<(usize, usize)> = None;
         for prefix in self.touched.drain(..) {
             let Some(route) = self.sent.get(&prefix).and_then(|id| self.exports.path(*id)) else {
                 batch.withdraw.push(prefix);
                 continue;
             };
-            let slot = *groups
-                .entry(Arc::as_ptr(route) as usize)
-                .or_insert_with(|| {
-                    batch.announce.push(Announcement {
-                        attributes: Arc::clone(route.attributes()),
-                        next_hop: route.next_hop(),
-                        prefixes: Vec::new(),
+            let key = Arc::as_ptr(route) as usize;
+            let slot = match last {
+                Some((k, slot)) if k == key => slot,
+                _ => {
+                    let slot = *groups.entry(key).or_insert_with(|| {
+                        batch.announce.push(Announcement {
+                            attributes: Arc::clone(route.attributes()),
+                            next_hop: route.next_hop(),
+                            prefixes: Vec::new(),
+                        });
+                        batch.announce.len() - 1
                     });
-                    batch.announce.len() - 1
-                });
+                    last = Some((key, slot));
+                    slot
+                }
+            };
             if let Some(a) = batch.announce.get_mut(slot) {
                 a.prefixes.push(prefix);
             }

@@ -456,3 +456,38 @@ fn announcements_are_grouped_by_attributes_and_next_hop() {
     let batch = other.advertise_all(&rib.snapshot());
     assert_eq!(batch.withdraw.len(), 3);
 }
+
+#[test]
+fn a_new_policy_re_exports_prefixes_whose_source_path_was_just_exported() {
+    use crate::attribute::Community;
+
+    let mut rib = LocRib::default();
+    let a = add_peer(&mut rib, 1, 65001);
+    let t_info = peer_info(2, 65100);
+    let t = rib.add_peer(t_info.clone(), crate::rib::ImportPolicy::default());
+    let changes = apply(
+        &mut rib,
+        a,
+        &announce(&["10.0.0.1/32", "10.0.0.2/32"], "192.0.2.1", &[65001]),
+    );
+    let mut out = AdjRibOut::new(t, t_info, policy());
+    assert_eq!(out.process(&changes).announced_count(), 2);
+    // Same source path as the last export: the new policy's community must still be applied.
+    let tagged = ExportPolicy {
+        actions: vec![AttributeAction::AddCommunity(Community::NO_EXPORT)],
+        ..policy()
+    };
+    let batch = out.set_policy(tagged, &rib.snapshot());
+    assert_eq!(batch.announced_count(), 2);
+    assert!(batch
+        .announce
+        .iter()
+        .all(|a| a.attributes.communities.contains(&Community::NO_EXPORT)));
+    // And back: the community goes again.
+    let batch = out.set_policy(policy(), &rib.snapshot());
+    assert_eq!(batch.announced_count(), 2);
+    assert!(batch
+        .announce
+        .iter()
+        .all(|a| a.attributes.communities.is_empty()));
+}

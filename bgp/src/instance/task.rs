@@ -261,20 +261,18 @@ impl Task {
             return Ok(());
         };
         let policy = n.session_export(local);
-        let originated = Originated {
-            all: Arc::clone(&self.local),
-            announce: exportable(&self.local, n),
-            withdraw: exported_before
-                .into_iter()
-                .filter(|p| !n.exports(p))
-                .collect(),
-        };
-        n.export(Job::Resync {
-            routes: Arc::new(self.rib.snapshot()),
-            policy: Some(policy),
-            refresh: false,
-            originated,
-        });
+        let withdrawn = exported_before
+            .into_iter()
+            .filter(|p| !n.exports(p))
+            .collect();
+        n.export(resync(
+            &self.rib,
+            &self.local,
+            n,
+            Some(policy),
+            false,
+            withdrawn,
+        ));
         tracing::info!(%address, "export policy replaced");
         Ok(())
     }
@@ -416,16 +414,7 @@ impl Task {
                 let Some(n) = self.neighbors.get(&address) else {
                     return;
                 };
-                n.export(Job::Resync {
-                    routes: Arc::new(self.rib.snapshot()),
-                    policy: None,
-                    refresh: true,
-                    originated: Originated {
-                        all: Arc::clone(&self.local),
-                        announce: exportable(&self.local, n),
-                        withdraw: Vec::new(),
-                    },
-                });
+                n.export(resync(&self.rib, &self.local, n, None, true, Vec::new()));
             }
             SessionEvent::Down(down) => self.down(address, down),
         }
@@ -490,16 +479,7 @@ impl Task {
         n.session = Some(Session::new(
             &n.control, &info, peer, negotiated, local, export,
         ));
-        n.export(Job::Resync {
-            routes: Arc::new(self.rib.snapshot()),
-            policy: None,
-            refresh: false,
-            originated: Originated {
-                all: Arc::clone(&self.local),
-                announce: exportable(&self.local, n),
-                withdraw: Vec::new(),
-            },
-        });
+        n.export(resync(&self.rib, &self.local, n, None, false, Vec::new()));
         n.export(Job::EndOfRib(families));
         tracing::info!(%address, "session established");
         self.neighbor_liveness(address, true);
@@ -622,6 +602,28 @@ impl Task {
             }
         }
         self.neighbors.clear();
+    }
+}
+
+/// The job that brings a neighbour's Adj-RIB-Out in line with the whole Loc-RIB and sends it
+/// the originated routes its policy permits (and withdraws `withdraw`).
+fn resync(
+    rib: &LocRib,
+    local: &LocalRoutes,
+    n: &Neighbor,
+    policy: Option<ExportPolicy>,
+    refresh: bool,
+    withdraw: Vec<IpNet>,
+) -> Job {
+    Job::Resync {
+        routes: Arc::new(rib.snapshot()),
+        policy,
+        refresh,
+        originated: Originated {
+            all: Arc::clone(local),
+            announce: exportable(local, n),
+            withdraw,
+        },
     }
 }
 

@@ -7,7 +7,7 @@
 //! the Adj-RIB-Out is exactly what the instance would have computed in place.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -59,6 +59,15 @@ pub(super) struct Originated {
     pub withdraw: Vec<IpNet>,
 }
 
+/// What the instance task and a session's export task share.
+#[derive(Debug, Default)]
+pub(super) struct ExportState {
+    /// Prefixes the peer has from us, learned and originated, for the neighbour's status.
+    pub advertised: AtomicU64,
+    /// Jobs handed to the export task and not yet done.
+    pub backlog: AtomicUsize,
+}
+
 /// The export side of one session.
 struct Exporter {
     out: AdjRibOut,
@@ -66,8 +75,7 @@ struct Exporter {
     internal: bool,
     local_asn: Asn,
     local: LocalRoutes,
-    /// Prefixes the peer has from us, learned and originated, for the neighbour's status.
-    advertised: Arc<AtomicU64>,
+    state: Arc<ExportState>,
 }
 
 /// Starts the export task of a session that just reached Established.
@@ -77,7 +85,7 @@ pub(super) fn spawn(
     peer: PeerId,
     negotiated: &Negotiated,
     export: ExportPolicy,
-    advertised: Arc<AtomicU64>,
+    state: Arc<ExportState>,
 ) -> mpsc::UnboundedSender<Job> {
     let opts = CodecOptions {
         four_octet_as: negotiated.four_octet_as,
@@ -89,13 +97,30 @@ pub(super) fn spawn(
         internal: negotiated.internal,
         local_asn: info.local_asn,
         local: LocalRoutes::default(),
-        advertised,
+        state,
     };
+    let writer = writer(control);
     let (tx, mut rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some(job) = rx.recv().await {
             let bytes = exporter.run(job);
-            if !bytes.is_empty() && control.send_encoded(bytes).await.is_err() {
+            exporter.state.backlog.fetch_sub(1, Ordering::Relaxed);
+            if !bytes.is_empty() && writer.send(bytes).is_err() {
+                return;
+            }
+        }
+    });
+    tx
+}
+
+/// Writes a session's encoded UPDATEs in order. The export task hands them over without
+/// waiting for the socket, so a slow peer's backlog is held encoded (a few bytes per prefix)
+/// rather than as queued Loc-RIB change batches.
+fn writer(control: PeerControl) -> mpsc::UnboundedSender<Bytes> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    tokio::spawn(async move {
+        while let Some(bytes) = rx.recv().await {
+            if control.send_encoded(bytes).await.is_err() {
                 tracing::debug!(peer = %control.peer(), "session ended before its updates were sent");
                 return;
             }
@@ -162,7 +187,7 @@ impl Exporter {
             })
             .count();
         let total = self.out.advertised_count() + originated_only;
-        self.advertised.store(total as u64, Ordering::Relaxed);
+        self.state.advertised.store(total as u64, Ordering::Relaxed);
     }
 
     /// Encodes an outbound batch (minus originated prefixes, which take precedence) and

@@ -26,7 +26,7 @@ fn exporter(rib: &mut LocRib) -> Exporter {
         internal: false,
         local_asn: LOCAL_AS,
         local: LocalRoutes::default(),
-        advertised: Arc::new(AtomicU64::new(0)),
+        state: Arc::default(),
     }
 }
 
@@ -110,7 +110,7 @@ fn originated_prefixes_win_over_learned_ones_and_both_are_counted() {
         .collect();
     assert_eq!(with_path.len(), 1, "{sent:?}");
     assert!(!with_path[0].contains("65001"), "{with_path:?}");
-    assert_eq!(e.advertised.load(Ordering::Relaxed), 3);
+    assert_eq!(e.state.advertised.load(Ordering::Relaxed), 3);
 
     // A learned change for the originated prefix is not sent; a withdrawal of it is not either.
     let changes = apply(
@@ -120,7 +120,7 @@ fn originated_prefixes_win_over_learned_ones_and_both_are_counted() {
     );
     let sent = updates(&e.run(Job::Changes(Arc::new(changes))));
     assert_eq!(withdrawn(&sent), set(&["10.0.1.0/24"]));
-    assert_eq!(e.advertised.load(Ordering::Relaxed), 2);
+    assert_eq!(e.state.advertised.load(Ordering::Relaxed), 2);
 
     // Withdrawing an originated route withdraws it.
     let sent = updates(&e.run(Job::Originated(originated(
@@ -130,7 +130,7 @@ fn originated_prefixes_win_over_learned_ones_and_both_are_counted() {
     ))));
     assert_eq!(withdrawn(&sent), set(&["10.9.0.0/24"]));
     assert!(announced(&sent).is_empty());
-    assert_eq!(e.advertised.load(Ordering::Relaxed), 1);
+    assert_eq!(e.state.advertised.load(Ordering::Relaxed), 1);
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn a_resync_sends_only_differences_and_a_refresh_sends_everything() {
     rib.peer_down(a).expect("registered peer");
     let sent = updates(&e.run(resync(&rib, false)));
     assert_eq!(withdrawn(&sent), set(&["10.0.0.0/24", "10.0.1.0/24"]));
-    assert_eq!(e.advertised.load(Ordering::Relaxed), 0);
+    assert_eq!(e.state.advertised.load(Ordering::Relaxed), 0);
 }
 
 #[test]

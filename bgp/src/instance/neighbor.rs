@@ -2,7 +2,7 @@
 //! export task of its Established session.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ use crate::rib::{ExportPolicy, ImportPolicy, PeerId, PeerInfo};
 use crate::session::PeerControl;
 use crate::types::Asn;
 
-use super::export::Job;
+use super::export::{ExportState, Job};
 use super::status::{NeighborStatus, PrefixCounters};
 
 /// An Established session's per-session state.
@@ -26,8 +26,8 @@ pub(super) struct Session {
     pub local: SocketAddr,
     /// The session's export task (see [`super::export`]).
     pub exporter: mpsc::UnboundedSender<Job>,
-    /// Prefixes the peer has from us, as the export task last counted them.
-    pub advertised: Arc<AtomicU64>,
+    /// Counters shared with the export task.
+    pub state: Arc<ExportState>,
 }
 
 /// Policies and session of one neighbour.
@@ -103,6 +103,13 @@ impl Neighbor {
             .is_none_or(|l| l.permits(prefix))
     }
 
+    /// Jobs handed to this neighbour's export task and not yet done (0 without a session).
+    pub fn export_backlog(&self) -> usize {
+        self.session
+            .as_ref()
+            .map_or(0, |s| s.state.backlog.load(Ordering::Relaxed))
+    }
+
     pub fn cancel_restart_timer(&mut self) {
         if let Some(t) = self.restart_timer.take() {
             t.abort();
@@ -112,6 +119,7 @@ impl Neighbor {
     /// Hands work to the session's export task, if a session is up.
     pub fn export(&self, job: Job) {
         if let Some(session) = &self.session {
+            session.state.backlog.fetch_add(1, Ordering::Relaxed);
             if session.exporter.send(job).is_err() {
                 tracing::debug!(peer = %self.address(), "session ended before its updates were sent");
             }
@@ -139,7 +147,7 @@ impl Neighbor {
                 advertised: self
                     .session
                     .as_ref()
-                    .map_or(0, |s| s.advertised.load(Ordering::Relaxed)),
+                    .map_or(0, |s| s.state.advertised.load(Ordering::Relaxed)),
             },
             last_down: self.last_down.clone(),
         }
@@ -156,21 +164,21 @@ impl Session {
         local: SocketAddr,
         export: ExportPolicy,
     ) -> Session {
-        let advertised = Arc::new(AtomicU64::new(0));
+        let state = Arc::new(ExportState::default());
         let exporter = super::export::spawn(
             control.clone(),
             info,
             peer,
             &negotiated,
             export,
-            Arc::clone(&advertised),
+            Arc::clone(&state),
         );
         Session {
             negotiated,
             since: Instant::now(),
             local,
             exporter,
-            advertised,
+            state,
         }
     }
 }

@@ -22,6 +22,9 @@ use super::{
     NeighborConfig,
 };
 
+/// Export jobs a session may have waiting before the instance task yields to let them run.
+const EXPORT_BACKLOG: usize = 8;
+
 /// How long stale routes of a neighbour that came back may wait for its End-of-RIB (FRR's
 /// default stale-path time).
 const STALE_PATH_TIME: Duration = Duration::from_secs(360);
@@ -98,6 +101,13 @@ pub(super) async fn run(
                     tokio::task::yield_now().await;
                     let changes = task.rib.peer_down(peer).unwrap_or_default();
                     task.distribute(changes);
+                }
+                if task.neighbors.values().any(|n| n.export_backlog() >= EXPORT_BACKLOG) {
+                    // The export tasks just woken wait in this worker's LIFO slot, which other
+                    // workers may not steal: they would only run once this task ran out of
+                    // events, their batches piling up meanwhile. Yielding lets them run here
+                    // while another worker takes this task over.
+                    tokio::task::yield_now().await;
                 }
             }
             Some((handle, range)) = dynamic_rx.recv() => task.dynamic_peer(handle, &range),

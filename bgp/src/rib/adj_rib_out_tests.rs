@@ -331,10 +331,10 @@ fn duplicates_are_suppressed_and_only_sent_routes_withdrawn() {
     );
     // The target's own route is never echoed back.
     let p3 = "10.0.0.3/32";
-    let c = apply(&mut rib, t, &announce(&[p3], "192.0.2.3", &[65100]));
+    let c = apply(&mut rib, t, &announce(&[p3], "192.0.2.3", &[65100, 65100]));
     assert_eq!(c.len(), 1);
     assert!(out.process(&c).is_empty());
-    // A's better route for it is sent...
+    // A's better (shorter) route for it is sent...
     let c = apply(&mut rib, a, &announce(&[p3], "192.0.2.1", &[65001]));
     assert_eq!(out.process(&c).announced_count(), 1);
     // ...and when it goes, the best is the target's own again: withdrawn, not echoed.

@@ -122,12 +122,14 @@ impl Candidates {
     }
 
     /// Re-runs the decision process and reorders the paths accordingly.
-    fn decide(&mut self, env: &mut Env<'_>) {
+    /// Re-runs the decision; `current` is the peer whose path was best before the change, if
+    /// that path is still a candidate.
+    fn decide(&mut self, env: &mut Env<'_>, current: Option<PeerId>) {
         let Candidates::Many(m) = self else {
             return;
         };
         let s = &mut *env.scratch;
-        let chosen = s.decider.run(&m.paths, env.peers, env.config);
+        let chosen = s.decider.run(&m.paths, env.peers, env.config, current);
         s.order.clear();
         s.order.extend(
             chosen
@@ -241,7 +243,7 @@ pub(crate) fn upsert<K: Prefix>(
             Upsert::Added
         }
     };
-    c.decide(env);
+    c.decide(env, Some(before.0));
     report_if_changed(prefix, c, before, env, out);
     result
 }
@@ -277,7 +279,7 @@ pub(crate) fn remove<K: Prefix>(
     }
     let before = c.snapshot(&mut env.scratch.before);
     let removed = c.remove_from_many(peer)?;
-    c.decide(env);
+    c.decide(env, Some(before.0).filter(|best| *best != peer));
     report_if_changed(prefix, c, before, env, out);
     Some(removed)
 }
@@ -360,7 +362,7 @@ pub(crate) fn redecide<K: Prefix>(
 ) {
     if let Some(c) = table.get_mut(&prefix) {
         let before = c.snapshot(&mut env.scratch.before);
-        c.decide(env);
+        c.decide(env, Some(before.0));
         report_if_changed(prefix, c, before, env, out);
     }
 }

@@ -9,11 +9,16 @@
 //! 5. eBGP-learned over iBGP-learned;
 //! 6. (lowest IGP cost to the next hop: skipped. FerroLB's peers are directly connected and the
 //!    kernel resolves next hops, so every next hop costs the same);
-//! 7. lowest peer router ID;
-//! 8. lowest peer address.
+//! 7. between external paths, the current best (RFC 5004, FRR's default, BIRD's `prefer
+//!    older`; off with [`DecisionConfig::prefer_older_external`] false): a path that only
+//!    differs from the best by its router ID does not replace it, which saves re-advertising
+//!    every prefix when peers that send the same table connect one after another;
+//! 8. lowest peer router ID;
+//! 9. lowest peer address.
 //!
-//! Steps 1 to 5 eliminate candidates as RFC 4271 section 9.1.2.2 describes, which makes the
-//! result independent of arrival order (MED is not a total order across neighbouring ASes).
+//! Steps 1 to 5 eliminate candidates as RFC 4271 section 9.1.2.2 describes (MED is not a total
+//! order across neighbouring ASes). Apart from step 7, the result is independent of arrival
+//! order.
 //!
 //! Multipath: the survivors of step 5 are equal to the best on LOCAL_PREF, AS_PATH length,
 //! ORIGIN, MED and kind. Among them, eBGP paths also need the best's neighbour AS unless the rule
@@ -51,6 +56,8 @@ pub struct DecisionConfig {
     pub always_compare_med: bool,
     /// LOCAL_PREF assumed for paths without one.
     pub default_local_pref: u32,
+    /// Keep the current best among external paths that tie up to the router ID (RFC 5004).
+    pub prefer_older_external: bool,
 }
 
 impl Default for DecisionConfig {
@@ -60,6 +67,7 @@ impl Default for DecisionConfig {
             multipath_rule: MultipathRule::SameNeighborAs,
             always_compare_med: false,
             default_local_pref: 100,
+            prefer_older_external: true,
         }
     }
 }
@@ -73,10 +81,16 @@ pub struct Selection {
     pub multipath: Vec<usize>,
 }
 
-/// Runs the decision process over the candidate paths of one prefix.
-pub fn select(paths: &[Path], peers: &PeerTable, config: &DecisionConfig) -> Option<Selection> {
+/// Runs the decision process over the candidate paths of one prefix. `current` is the peer
+/// whose path is the best now, if it is still a candidate (see step 7).
+pub fn select(
+    paths: &[Path],
+    peers: &PeerTable,
+    config: &DecisionConfig,
+    current: Option<PeerId>,
+) -> Option<Selection> {
     let mut d = Decider::default();
-    let chosen = d.run(paths, peers, config);
+    let chosen = d.run(paths, peers, config, current);
     let best = *chosen.first()? as usize;
     Some(Selection {
         best,
@@ -126,7 +140,8 @@ impl Candidate {
         }
     }
 
-    /// Steps 1 to 8 as one key, smaller is better; the decision when MEDs are comparable.
+    /// Steps 1 to 9 without 7 as one key, smaller is better; the decision when MEDs are
+    /// comparable and no current best is kept.
     #[allow(clippy::type_complexity)]
     fn total_key(
         &self,
@@ -149,12 +164,25 @@ impl Candidate {
     }
 }
 
-/// True when `a` wins over `b` in the decision process, provided MEDs are comparable (see
-/// [`meds_comparable`]); a path never wins over itself. Lets a single-path (`max_paths` 1)
-/// prefix update its best path incrementally instead of re-running the whole process.
-pub(crate) fn prefers(a: &Path, b: &Path, peers: &PeerTable, config: &DecisionConfig) -> bool {
-    Candidate::new(0, a, peers, config).total_key()
-        < Candidate::new(0, b, peers, config).total_key()
+/// True when `challenger` wins over `best`, the current best path, in the decision process,
+/// provided MEDs are comparable (see [`meds_comparable`]); a path never wins over itself. Lets
+/// a single-path (`max_paths` 1) prefix update its best path incrementally instead of
+/// re-running the whole process.
+pub(crate) fn prefers(
+    challenger: &Path,
+    best: &Path,
+    peers: &PeerTable,
+    config: &DecisionConfig,
+) -> bool {
+    let c = Candidate::new(0, challenger, peers, config);
+    let b = Candidate::new(0, best, peers, config);
+    let (ck, bk) = (c.total_key(), b.total_key());
+    if config.prefer_older_external && c.ebgp && b.ebgp && (ck.0, ck.1, ck.2) == (bk.0, bk.1, bk.2)
+    {
+        // Step 7: an external path equal but for the router ID does not unseat the best.
+        return false;
+    }
+    ck < bk
 }
 
 /// Whether MED compares every pair of `paths` (and `extra`) alike: with
@@ -185,12 +213,14 @@ pub(crate) struct Decider {
 }
 
 impl Decider {
-    /// Indices of the forwarding paths, best first; empty when `paths` is.
+    /// Indices of the forwarding paths, best first; empty when `paths` is. `current` is the
+    /// peer of the best path before this run (step 7).
     pub(crate) fn run(
         &mut self,
         paths: &[Path],
         peers: &PeerTable,
         config: &DecisionConfig,
+        current: Option<PeerId>,
     ) -> &[u32] {
         self.chosen.clear();
         if paths.len() <= 1 {
@@ -219,8 +249,14 @@ impl Decider {
         if c.iter().any(|x| x.ebgp) {
             c.retain(|x| x.ebgp);
         }
-        // Steps 7-8.
-        let Some(best) = c.iter().min_by_key(|x| x.tie).copied() else {
+        // Step 7: between external paths (after step 5 all survivors are, or none), the
+        // current best stays.
+        let kept = current
+            .filter(|_| config.prefer_older_external)
+            .and_then(|peer| c.iter().find(|x| x.ebgp && x.tie.2 == peer))
+            .copied();
+        // Steps 8-9.
+        let Some(best) = kept.or_else(|| c.iter().min_by_key(|x| x.tie).copied()) else {
             return &self.chosen;
         };
         if config.max_paths <= 1 {
@@ -241,7 +277,7 @@ impl Decider {
                     (MultipathRule::SameNeighborAs, false) => as_path(x.index) == best_as_path,
                 }
         });
-        c.sort_unstable_by_key(|x| x.tie);
+        c.sort_unstable_by_key(|x| (x.index != best.index, x.tie));
         self.chosen
             .extend(c.iter().take(config.max_paths).map(|x| x.index));
         &self.chosen

@@ -106,12 +106,12 @@ fn cfg() -> DecisionConfig {
 fn run(cases: Vec<Case>) {
     for case in cases {
         let (peers, paths) = build(&case.peers, &case.routes);
-        let sel = select(&paths, &peers, &case.config).expect("non-empty");
+        let sel = select(&paths, &peers, &case.config, None).expect("non-empty");
         assert_eq!(sel.multipath, case.expect, "case {:?}", case.name);
         assert_eq!(sel.best, case.expect[0], "case {:?}", case.name);
         // Arrival order must not matter: the reversed list selects the same paths.
         let reversed: Vec<Path> = paths.iter().rev().cloned().collect();
-        let sel = select(&reversed, &peers, &case.config).expect("non-empty");
+        let sel = select(&reversed, &peers, &case.config, None).expect("non-empty");
         let back: Vec<usize> = sel.multipath.iter().map(|i| paths.len() - 1 - i).collect();
         assert_eq!(back, case.expect, "case {:?} reversed", case.name);
     }
@@ -392,12 +392,55 @@ fn multipath_rules() {
 #[test]
 fn empty_and_single() {
     let (peers, paths) = build(&[P(65001, 1, 1)], &[r(0, &[65001])]);
-    assert_eq!(select(&[], &peers, &cfg()), None);
+    assert_eq!(select(&[], &peers, &cfg(), None), None);
     assert_eq!(
-        select(&paths, &peers, &cfg()),
+        select(&paths, &peers, &cfg(), None),
         Some(Selection {
             best: 0,
             multipath: vec![0]
         })
+    );
+}
+
+#[test]
+fn the_current_best_is_kept_among_external_ties() {
+    // Two eBGP peers in one AS, one internal peer; equal routes. Router ids 1, 2, 3.
+    let peers_spec = [P(65001, 1, 1), P(65001, 2, 2), P(LOCAL_AS, 3, 3)];
+    let routes = [r(0, &[65001]), r(1, &[65001]), r(2, &[65001])];
+    let (peers, paths) = build(&peers_spec, &routes);
+    let id = |i: usize| paths[i].peer;
+    let multi = cfg();
+    // Without a current best, or with the rule off, the lower router id wins.
+    assert_eq!(
+        select(&paths, &peers, &multi, None).unwrap().multipath,
+        [0, 1]
+    );
+    let off = DecisionConfig {
+        prefer_older_external: false,
+        ..cfg()
+    };
+    assert_eq!(
+        select(&paths, &peers, &off, Some(id(1))).unwrap().multipath,
+        [0, 1]
+    );
+    // The current best stays best (and first); the multipath set is the same.
+    assert_eq!(
+        select(&paths, &peers, &multi, Some(id(1)))
+            .unwrap()
+            .multipath,
+        [1, 0]
+    );
+    assert_eq!(
+        select(&paths, &peers, &single(), Some(id(1)))
+            .unwrap()
+            .multipath,
+        [1]
+    );
+    // An internal current best is not kept: external paths win at step 5 anyway.
+    assert_eq!(
+        select(&paths, &peers, &single(), Some(id(2)))
+            .unwrap()
+            .multipath,
+        [0]
     );
 }

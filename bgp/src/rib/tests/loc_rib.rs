@@ -62,9 +62,18 @@ fn changes_only_when_forwarding_changes() {
     assert_eq!(rib.adj_rib_in(a).unwrap().prefix_count(), 0);
 }
 
+/// The decision with the router ID as the only tie-break between external paths (BIRD's
+/// default; FerroLB's and FRR's keep the current best, see `the_current_best_external_path_stays`).
+fn router_id_decides() -> LocRib {
+    LocRib::new(DecisionConfig {
+        prefer_older_external: false,
+        ..DecisionConfig::default()
+    })
+}
+
 #[test]
 fn multipath_set_follows_peers() {
-    let mut rib = LocRib::default();
+    let mut rib = router_id_decides();
     let p1 = add_peer(&mut rib, 1, 65001);
     let p2 = add_peer(&mut rib, 2, 65001);
     let p3 = add_peer(&mut rib, 3, 65001);
@@ -462,7 +471,7 @@ fn withdraw_and_announce_in_one_update_reports_once() {
 
 #[test]
 fn router_id_change_reruns_the_tie_break() {
-    let mut rib = LocRib::default();
+    let mut rib = router_id_decides();
     let a = add_peer(&mut rib, 1, 65001);
     let b = add_peer(&mut rib, 2, 65002);
     apply(
@@ -519,4 +528,57 @@ fn ipv6_and_routes_queries() {
         summary(&apply(&mut rib, a, &withdraw(&["2001:db8::10/128"]))),
         vec![reach("2001:db8::10/128", b, &["2001:db8:ff::2"])]
     );
+}
+
+#[test]
+fn the_current_best_external_path_stays() {
+    // RFC 5004: external paths that differ only in router ID do not replace the best one, so a
+    // table learned from one peer is not re-advertised when a second peer sends the same.
+    for max_paths in [1, 64] {
+        let mut rib = LocRib::new(DecisionConfig {
+            max_paths,
+            ..DecisionConfig::default()
+        });
+        let a = add_peer(&mut rib, 1, 65001);
+        let b = add_peer(&mut rib, 2, 65001);
+        let c = add_peer(&mut rib, 3, 65001);
+        let pfx = "10.0.0.1/32";
+        apply(&mut rib, b, &announce(&[pfx], "192.0.2.2", &[65001, 65001]));
+        let changes = apply(&mut rib, a, &announce(&[pfx], "192.0.2.1", &[65001, 65001]));
+        assert_eq!(
+            rib.best(&net(pfx)).unwrap().peer,
+            b,
+            "max_paths {max_paths}"
+        );
+        if max_paths == 1 {
+            assert!(changes.is_empty(), "nothing to re-advertise: {changes:?}");
+        }
+        // A better path still wins, and when the best goes, the router ID decides again.
+        apply(&mut rib, c, &announce(&[pfx], "192.0.2.3", &[65001]));
+        assert_eq!(
+            rib.best(&net(pfx)).unwrap().peer,
+            c,
+            "max_paths {max_paths}"
+        );
+        apply(&mut rib, c, &withdraw(&[pfx]));
+        assert_eq!(
+            rib.best(&net(pfx)).unwrap().peer,
+            a,
+            "max_paths {max_paths}"
+        );
+        // Internal paths are not kept: the router ID decides between them.
+        let mut rib = LocRib::new(DecisionConfig {
+            max_paths,
+            ..DecisionConfig::default()
+        });
+        let i1 = add_peer(&mut rib, 1, LOCAL_AS);
+        let i2 = add_peer(&mut rib, 2, LOCAL_AS);
+        apply(&mut rib, i2, &announce(&[pfx], "192.0.2.2", &[65009]));
+        apply(&mut rib, i1, &announce(&[pfx], "192.0.2.1", &[65009]));
+        assert_eq!(
+            rib.best(&net(pfx)).unwrap().peer,
+            i1,
+            "max_paths {max_paths}"
+        );
+    }
 }

@@ -58,6 +58,9 @@ fn run(seed: u64, config: DecisionConfig, med_values: &[Option<u32>]) {
                 a.med = med;
             })
         };
+        // The best of each prefix before this UPDATE, which the decision keeps among
+        // external paths that tie up to the router ID (RFC 5004).
+        let current: HashMap<IpNet, PeerId> = seen.iter().map(|(p, b)| (*p, b.0)).collect();
         for change in apply(&mut rib, peer, &update) {
             match change.best {
                 Some(b) => seen.insert(change.prefix, (b.peer, Arc::as_ptr(&b.path) as usize)),
@@ -66,7 +69,11 @@ fn run(seed: u64, config: DecisionConfig, med_values: &[Option<u32>]) {
         }
         for p in PREFIXES.iter().map(|p| net(p)) {
             let paths = rib.paths(&p);
-            let want = select(paths, rib.peers(), &config)
+            let kept = current
+                .get(&p)
+                .copied()
+                .filter(|b| paths.iter().any(|path| path.peer == *b));
+            let want = select(paths, rib.peers(), &config, kept)
                 .and_then(|s| paths.get(s.best))
                 .map(|b| (b.peer, Arc::as_ptr(&b.data) as usize));
             let got = best_of(&rib, &p);

@@ -71,7 +71,11 @@ fn prefix(i: u32) -> Ipv4Net {
 /// UPDATEs from injector `n` announcing prefixes `0..count`, with next hop 192.0.2.n and
 /// AS_PATH `[65000 + n]`.
 fn updates(n: u8, count: u32) -> Vec<Update> {
-    let prefixes: Vec<Ipv4Net> = (0..count).map(prefix).collect();
+    updates_of(n, (0..count).map(prefix).collect())
+}
+
+/// [`updates`] of the given prefixes.
+fn updates_of(n: u8, prefixes: Vec<Ipv4Net>) -> Vec<Update> {
     prefixes
         .chunks(PER_UPDATE)
         .map(|chunk| Update {
@@ -105,7 +109,12 @@ struct RouteServer {
 
 impl RouteServer {
     fn new(injectors: u8) -> RouteServer {
-        let mut rib = LocRib::new(DecisionConfig::default());
+        // Without RFC 5004's rule, so that every injector fed after a worse one wins (the
+        // costliest case); with it the first path stays best.
+        let mut rib = LocRib::new(DecisionConfig {
+            prefer_older_external: false,
+            ..DecisionConfig::default()
+        });
         let ids = (1..=injectors)
             .map(|n| rib.add_peer(peer(n), ImportPolicy::default()))
             .collect();
@@ -168,6 +177,16 @@ fn memory_report() {
         );
         drop(black_box(rs));
     }
+    // The worst layout for the block tables: every prefix alone in its 64-prefix block.
+    let sparse = updates_of(1, (0..100_000).map(|i| prefix(i * 64)).collect());
+    let before = live();
+    let mut rs = RouteServer::new(1);
+    rs.feed(0, &sparse, false);
+    println!(
+        "  100k /32 64 addresses apart (one per block), Loc-RIB only: {:.1} bytes/prefix",
+        (live() - before) as f64 / 1e5
+    );
+    drop(black_box(rs));
     let before = live();
     let start = Instant::now();
     let mut rs = RouteServer::new(10);

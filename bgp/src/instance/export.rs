@@ -177,14 +177,7 @@ impl Exporter {
         let originated_only = self
             .local
             .keys()
-            .filter(|p| {
-                self.out
-                    .policy()
-                    .prefix_list
-                    .as_ref()
-                    .is_none_or(|l| l.permits(p))
-                    && self.out.advertised(p).is_none()
-            })
+            .filter(|p| self.out.policy().permits(p) && self.out.advertised(p).is_none())
             .count();
         let total = self.out.advertised_count() + originated_only;
         self.state.advertised.store(total as u64, Ordering::Relaxed);
@@ -197,12 +190,15 @@ impl Exporter {
         let mut out = BytesMut::new();
         let mut push =
             |messages: Vec<Bytes>| messages.iter().for_each(|m| out.extend_from_slice(m));
-        let mut withdraw: Vec<IpNet> = batch
-            .withdraw
-            .iter()
-            .filter(|p| !local.contains_key(p))
-            .copied()
-            .collect();
+        // Learned prefixes that are also originated are not sent: the originated route stands.
+        let learned = |prefixes: &[IpNet]| -> Vec<IpNet> {
+            prefixes
+                .iter()
+                .filter(|p| !local.contains_key(p))
+                .copied()
+                .collect()
+        };
+        let mut withdraw = learned(&batch.withdraw);
         withdraw.extend_from_slice(&originated.withdraw);
         if !withdraw.is_empty() {
             push(self.packer.withdraw(&withdraw)?);
@@ -215,14 +211,9 @@ impl Exporter {
                 );
                 continue;
             }
-            let learned: Vec<IpNet> = a
-                .prefixes
-                .iter()
-                .filter(|p| !local.contains_key(p))
-                .copied()
-                .collect();
-            if !learned.is_empty() {
-                push(self.packer.announce(&a.attributes, a.next_hop, &learned)?);
+            let prefixes = learned(&a.prefixes);
+            if !prefixes.is_empty() {
+                push(self.packer.announce(&a.attributes, a.next_hop, &prefixes)?);
             }
         }
         // Originated routes, grouped by attribute set and next hop like the Adj-RIB-Out's batches.

@@ -97,10 +97,7 @@ impl Neighbor {
 
     /// True when the export policy lets `prefix` go to this neighbour.
     pub fn exports(&self, prefix: &IpNet) -> bool {
-        self.export
-            .prefix_list
-            .as_ref()
-            .is_none_or(|l| l.permits(prefix))
+        self.export.permits(prefix)
     }
 
     /// Jobs handed to this neighbour's export task and not yet done (0 without a session).

@@ -79,6 +79,13 @@ pub struct ExportPolicy {
     pub default_local_pref: u32,
 }
 
+impl ExportPolicy {
+    /// True when the prefix list lets `prefix` go to the peer.
+    pub fn permits(&self, prefix: &IpNet) -> bool {
+        self.prefix_list.as_ref().is_none_or(|l| l.permits(prefix))
+    }
+}
+
 impl Default for ExportPolicy {
     fn default() -> Self {
         ExportPolicy {
@@ -334,12 +341,7 @@ impl AdjRibOut {
         if s.kind == PeerKind::Ibgp && self.target.kind == PeerKind::Ibgp && !reflect {
             return None;
         }
-        if !self
-            .policy
-            .prefix_list
-            .as_ref()
-            .is_none_or(|l| l.permits(prefix))
-        {
+        if !self.policy.permits(prefix) {
             return None;
         }
         let key = Arc::as_ptr(s.path) as usize;

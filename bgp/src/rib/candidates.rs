@@ -5,7 +5,6 @@
 //! Several paths move to a boxed list ordered best first, then the other forwarding
 //! (multipath) paths, then the rest.
 
-use super::prefix_table::Entry;
 use std::sync::Arc;
 
 use crate::attribute::NextHop;
@@ -15,7 +14,7 @@ use super::decision::{meds_comparable, prefers, Decider, DecisionConfig};
 use super::path::Path;
 use super::peer::{PeerId, PeerKind, PeerTable};
 use super::prefix_map::Prefix;
-use super::prefix_table::PrefixTable;
+use super::prefix_table::{Entry, PrefixTable};
 
 /// Candidate paths of one prefix (never empty: an empty prefix leaves the table).
 #[derive(Debug, Clone)]
@@ -121,9 +120,8 @@ impl Candidates {
         Some(removed)
     }
 
-    /// Re-runs the decision process and reorders the paths accordingly.
-    /// Re-runs the decision; `current` is the peer whose path was best before the change, if
-    /// that path is still a candidate.
+    /// Re-runs the decision process and reorders the paths accordingly; `current` is the peer
+    /// whose path was best before the change, if that path is still a candidate.
     fn decide(&mut self, env: &mut Env<'_>, current: Option<PeerId>) {
         let Candidates::Many(m) = self else {
             return;

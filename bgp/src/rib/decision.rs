@@ -146,12 +146,15 @@ impl Candidate {
     fn total_key(
         &self,
     ) -> (
-        (std::cmp::Reverse<u32>, u32, Origin),
-        u32,
-        bool,
+        ((std::cmp::Reverse<u32>, u32, Origin), u32, bool),
         (u32, IpAddr, PeerId),
     ) {
-        (self.rank(), self.med, !self.ebgp, self.tie)
+        (self.preference(), self.tie)
+    }
+
+    /// Steps 1 to 5 as one key: what is left after it are the peer-based tie-breaks.
+    fn preference(&self) -> ((std::cmp::Reverse<u32>, u32, Origin), u32, bool) {
+        (self.rank(), self.med, !self.ebgp)
     }
 
     /// Steps 1 to 3 as one key: smaller is better.
@@ -176,13 +179,11 @@ pub(crate) fn prefers(
 ) -> bool {
     let c = Candidate::new(0, challenger, peers, config);
     let b = Candidate::new(0, best, peers, config);
-    let (ck, bk) = (c.total_key(), b.total_key());
-    if config.prefer_older_external && c.ebgp && b.ebgp && (ck.0, ck.1, ck.2) == (bk.0, bk.1, bk.2)
-    {
+    if config.prefer_older_external && c.ebgp && b.ebgp && c.preference() == b.preference() {
         // Step 7: an external path equal but for the router ID does not unseat the best.
         return false;
     }
-    ck < bk
+    c.total_key() < b.total_key()
 }
 
 /// Whether MED compares every pair of `paths` (and `extra`) alike: with

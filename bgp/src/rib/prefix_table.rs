@@ -99,19 +99,14 @@ impl<K: BlockKey, V> Default for PrefixTable<K, V> {
 }
 
 impl<K: BlockKey, V> PrefixTable<K, V> {
-    fn block_of(&self, key: &K) -> Option<(&Block<K, V>, usize)> {
+    /// The value stored for `key`.
+    pub(crate) fn get(&self, key: &K) -> Option<&V> {
         let (id, offset) = key.block();
         let block = self.blocks.find(self.seed.hash_one(id), |b| b.id == id)?;
         match block.slot(offset) {
-            (index, true) => Some((block, index)),
+            (index, true) => block.entries.get(index).map(|(_, v)| v),
             (_, false) => None,
         }
-    }
-
-    /// The value stored for `key`.
-    pub(crate) fn get(&self, key: &K) -> Option<&V> {
-        let (block, index) = self.block_of(key)?;
-        block.entries.get(index).map(|(_, v)| v)
     }
 
     /// The value stored for `key`, mutably.
@@ -184,9 +179,7 @@ impl<K: BlockKey, V> PrefixTable<K, V> {
             b.entries.shrink_to_fit();
         }
     }
-}
 
-impl<K: BlockKey, V> PrefixTable<K, V> {
     /// Number of entries.
     pub(crate) fn len(&self) -> usize {
         self.len
